@@ -1,0 +1,27 @@
+// Decoded text of a parsed message, for the full-text index (SQLite FTS5).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/mail/message.hpp"
+
+namespace roost::mail {
+
+// Content-Transfer-Encoding decoders (RFC 2045 §6.7, §6.8). Lenient: invalid characters are skipped
+// (base64) or kept literally (quoted-printable); both accept CRLF and bare LF.
+std::string decode_base64(std::string_view in);
+std::string decode_quoted_printable(std::string_view in);
+
+// Crude text/html → text: drops tags, comments, <script>/<style> content; decodes common entities.
+std::string html_to_text(std::string_view html);
+
+// UTF-8 text for indexing: decoded Subject, From, To (names and addresses), then every text/* part
+// (transfer encoding undone, charset converted, HTML stripped), including the headers and text of
+// embedded message/rfc822 parts. Output is valid UTF-8, at most max_bytes long (cut on a
+// character boundary); parts are separated by newlines.
+std::string extract_text(std::string_view raw, const ParsedMessage& message,
+                         size_t max_bytes = 1 << 20);
+
+}  // namespace roost::mail

@@ -1,0 +1,218 @@
+#include "common/net/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
+
+#include "common/core/log.hpp"
+#include "common/net/connection_impl.hpp"
+
+namespace roost::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+Connection::Impl::Impl(tcp::socket s, asio::ssl::context* ctx)
+    : socket(std::move(s)), tls_ctx(ctx), timer(socket.get_executor()), sid(log::new_session_id()) {
+    boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (!ec) {
+        auto addr = remote.address();
+        if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+        peer_ip = addr.to_string();
+        peer_port = remote.port();
+        loopback = addr.is_loopback();
+    }
+    auto local = socket.local_endpoint(ec);
+    if (!ec) {
+        local_ip = local.address().to_string();
+        local_port = local.port();
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+}
+
+awaitable<std::size_t> Connection::Impl::read_some(char* data, std::size_t size) {
+    if (closed) co_return 0;
+    timed_out = false;
+    timer.expires_after(timeout);
+    timer.async_wait([this](boost::system::error_code ec) {
+        if (!ec) {
+            timed_out = true;
+            boost::system::error_code ignored;
+            socket.cancel(ignored);
+        }
+    });
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (tls) std::tie(ec, n) = co_await tls->async_read_some(asio::buffer(data, size), use_tuple);
+    else std::tie(ec, n) = co_await socket.async_read_some(asio::buffer(data, size), use_tuple);
+    timer.cancel();
+    if (ec) co_return 0;
+    co_return n;
+}
+
+void Connection::Impl::request_shutdown() {
+    shutdown = true;
+    if (idle) {
+        boost::system::error_code ignored;
+        socket.cancel(ignored);
+    }
+}
+
+Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Connection::~Connection() = default;
+
+awaitable<ReadStatus> Connection::fill() {
+    auto& s = *impl_;
+    if (s.start > 0 && (s.start == s.buf.size() || s.start > 65536)) {
+        s.buf.erase(0, s.start);
+        s.start = 0;
+    }
+    constexpr std::size_t chunk = 16384;
+    auto old = s.buf.size();
+    s.buf.resize(old + chunk);
+    auto n = co_await s.read_some(s.buf.data() + old, chunk);
+    s.buf.resize(old + n);
+    if (n == 0) {
+        if (s.shutdown && s.idle) co_return ReadStatus::Shutdown;
+        co_return s.timed_out ? ReadStatus::Timeout : ReadStatus::Eof;
+    }
+    co_return ReadStatus::Ok;
+}
+
+std::string_view Connection::buffered() const {
+    return std::string_view(impl_->buf).substr(impl_->start);
+}
+
+void Connection::consume(std::size_t n) {
+    impl_->start = std::min(impl_->start + n, impl_->buf.size());
+}
+
+awaitable<ReadStatus> Connection::read_line(std::string& line, std::size_t max_length, bool idle) {
+    auto& s = *impl_;
+    bool discarding = false;
+    std::size_t scanned = 0;  // bytes of the buffered view already searched for LF
+    for (;;) {
+        auto view = buffered();
+        auto lf = view.find('\n', scanned);
+        if (lf != std::string_view::npos) {
+            if (discarding || lf > max_length + 1) {
+                consume(lf + 1);
+                co_return ReadStatus::TooLong;
+            }
+            auto end = lf;
+            if (end > 0 && view[end - 1] == '\r') --end;
+            line.assign(view.substr(0, end));
+            consume(lf + 1);
+            co_return ReadStatus::Ok;
+        }
+        if (view.size() > max_length + 1) {
+            // Over the limit: drop what we have and keep reading until the end of the line (bounded memory).
+            discarding = true;
+            consume(view.size());
+            scanned = 0;
+        } else scanned = view.size();
+        if (s.shutdown && idle && view.empty()) co_return ReadStatus::Shutdown;
+        s.idle = idle && view.empty() && !discarding;
+        auto st = co_await fill();
+        s.idle = false;
+        if (st != ReadStatus::Ok) co_return st;
+    }
+}
+
+awaitable<bool> Connection::write(std::string_view data) {
+    auto& s = *impl_;
+    if (s.closed) co_return false;
+    s.timed_out = false;
+    s.timer.expires_after(s.timeout);
+    s.timer.async_wait([&s](boost::system::error_code ec) {
+        if (!ec) {
+            s.timed_out = true;
+            boost::system::error_code ignored;
+            s.socket.cancel(ignored);
+        }
+    });
+    boost::system::error_code ec;
+    if (s.tls) std::tie(ec, std::ignore) = co_await asio::async_write(*s.tls, asio::buffer(data), use_tuple);
+    else std::tie(ec, std::ignore) = co_await asio::async_write(s.socket, asio::buffer(data), use_tuple);
+    s.timer.cancel();
+    if (ec) {
+        s.closed = true;
+        co_return false;
+    }
+    co_return true;
+}
+
+awaitable<bool> Connection::start_tls() {
+    auto& s = *impl_;
+    if (s.tls || !s.tls_ctx) co_return false;
+    // Nothing the client sent before the handshake may be interpreted after it.
+    s.buf.clear();
+    s.start = 0;
+    s.tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(s.socket, *s.tls_ctx);
+    s.timed_out = false;
+    s.timer.expires_after(std::min(s.timeout, std::chrono::seconds(60)));
+    s.timer.async_wait([&s](boost::system::error_code ec) {
+        if (!ec) {
+            boost::system::error_code ignored;
+            s.socket.cancel(ignored);
+        }
+    });
+    auto [ec] = co_await s.tls->async_handshake(asio::ssl::stream_base::server, use_tuple);
+    s.timer.cancel();
+    if (ec) {
+        log::debug(s.sid) << "TLS handshake failed: " << ec.message();
+        s.closed = true;
+        co_return false;
+    }
+    co_return true;
+}
+
+bool Connection::tls_active() const { return impl_->tls != nullptr && !impl_->closed; }
+
+std::string Connection::tls_description() const {
+    if (!impl_->tls) return {};
+    SSL* ssl = impl_->tls->native_handle();
+    return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+}
+
+void Connection::set_timeout(std::chrono::seconds timeout) { impl_->timeout = timeout; }
+std::chrono::seconds Connection::timeout() const { return impl_->timeout; }
+const std::string& Connection::peer_ip() const { return impl_->peer_ip; }
+std::uint16_t Connection::peer_port() const { return impl_->peer_port; }
+const std::string& Connection::local_ip() const { return impl_->local_ip; }
+std::uint16_t Connection::local_port() const { return impl_->local_port; }
+bool Connection::peer_is_loopback() const { return impl_->loopback; }
+const std::string& Connection::session_id() const { return impl_->sid; }
+bool Connection::shutting_down() const { return impl_->shutdown; }
+
+awaitable<void> Connection::suspend_until(std::function<void(std::function<void()> resume)> start) {
+    auto ex = impl_->socket.get_executor();
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [ex, start = std::move(start)](auto handler) mutable {
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            start([ex, h]() { asio::post(ex, [h]() mutable { std::move (*h)(); }); });
+        },
+        asio::use_awaitable);
+}
+
+awaitable<void> Connection::sleep(std::chrono::milliseconds d) {
+    asio::steady_timer t(impl_->socket.get_executor());
+    t.expires_after(d);
+    co_await t.async_wait(use_tuple);
+}
+
+void Connection::close() {
+    auto& s = *impl_;
+    if (s.closed) return;
+    s.closed = true;
+    boost::system::error_code ignored;
+    s.socket.shutdown(tcp::socket::shutdown_both, ignored);
+    s.socket.close(ignored);
+}
+
+}  // namespace roost::net

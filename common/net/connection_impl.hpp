@@ -1,0 +1,34 @@
+// Private to common/net: the Asio state behind a Connection.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/net/connection.hpp"
+
+namespace roost::net {
+
+struct Connection::Impl {
+    Impl(boost::asio::ip::tcp::socket s, boost::asio::ssl::context* ctx);
+
+    // Reads some bytes with the current timeout. Returns 0 on EOF/error/timeout (see timed_out / shutdown).
+    awaitable<std::size_t> read_some(char* data, std::size_t size);
+    void request_shutdown();  // from the server, on this connection's executor
+
+    boost::asio::ip::tcp::socket socket;
+    boost::asio::ssl::context* tls_ctx;
+    std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls;
+    boost::asio::steady_timer timer;
+    std::string buf;
+    std::size_t start = 0;  // consumed prefix of buf
+    std::chrono::seconds timeout{300};
+    bool timed_out = false, idle = false, shutdown = false, closed = false;
+    std::string peer_ip, local_ip, sid;
+    std::uint16_t peer_port = 0, local_port = 0;
+    bool loopback = false;
+};
+
+}  // namespace roost::net

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package Roost needs to build, test and run.
+# Used by the README's commands, .ci/run and docker/Dockerfile (one recipe, no drift).
+# Usage: scripts/install-deps.sh [build|test|runtime]   (default: test, which includes build)
+set -euo pipefail
+mode="${1:-test}"
+
+build_pkgs=(
+  g++ cmake ninja-build ccache pkg-config
+  libboost1.81-all-dev libssl-dev libsqlite3-dev nlohmann-json3-dev
+  libtomlplusplus-dev libargon2-dev libcrypt-dev zlib1g-dev
+  libgtest-dev libgmock-dev
+)
+test_pkgs=(
+  python3 curl swaks sqlite3 openssl procps
+)
+runtime_pkgs=(
+  libssl3 libsqlite3-0 libargon2-1 libcrypt1 zlib1g openssl ca-certificates
+)
+
+case "$mode" in
+  build) want=("${build_pkgs[@]}") ;;
+  test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  runtime) want=("${runtime_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|runtime]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,192 @@
+// MailStore — the one interface every daemon and the CLI use to reach mail data. No SQL exists outside
+// storage/; a second backend (PostgreSQL) can be added behind this interface without touching protocol code.
+//
+// Threading: every method may be called from any thread. Reads run on the caller's thread (short, WAL
+// readers never block writers). Writes go through one writer per process that batches concurrent requests
+// into one transaction and one fsync (group commit); the async forms call their callback on the writer
+// thread after the commit is durable, the sync forms wait for it.
+//
+// Lock discipline (ARCHITECTURE.md): commit first, then publish the change, then the caller writes to its
+// client. Callbacks must not block: post the result to the session's executor and return.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/result.hpp"
+
+namespace roost::store {
+
+struct Domain {
+    std::int64_t id = 0;
+    std::string name;
+    std::int64_t created = 0;  // unix seconds
+};
+
+struct Account {
+    std::int64_t id = 0;
+    std::int64_t domain_id = 0;
+    std::string address;  // lower-case local@domain
+    std::string password_hash;
+    std::uint64_t quota_bytes = 0;  // 0 = unlimited
+    std::uint64_t used_bytes = 0;
+    bool enabled = true;
+    std::int64_t created = 0;
+};
+
+struct AliasEntry {
+    std::string source;  // local@domain, or @domain for a catch-all
+    std::vector<std::string> targets;
+};
+
+struct Mailbox {
+    std::int64_t id = 0;
+    std::int64_t account_id = 0;
+    std::string name;         // UTF-8, hierarchy delimiter '/'
+    std::string special_use;  // "\\Sent" etc. (RFC 6154), empty if none
+    bool subscribed = false;
+    std::uint32_t uidvalidity = 0;
+    std::uint32_t uidnext = 1;
+    std::uint64_t highest_modseq = 1;
+    std::uint32_t messages = 0;
+    std::uint32_t unseen = 0;
+    std::uint64_t size = 0;
+};
+
+// Where RCPT TO points, after aliases, catch-alls and plus-addressing.
+struct Recipient {
+    enum class Kind {
+        Local,            // deliver to account_ids
+        UnknownUser,      // local domain, nobody there: 550 5.1.1
+        Disabled,         // account disabled: 550 5.2.1
+        OverQuota,        // at least one target is full: 452 4.2.2
+        NotLocal,         // not one of our domains: relay decision belongs to the caller
+    };
+    Kind kind = Kind::NotLocal;
+    std::vector<std::int64_t> account_ids;
+    std::vector<std::string> remote_targets;  // alias targets outside our domains (forwarding)
+};
+
+struct QueueRecipient {
+    std::string address;
+    std::string orcpt;       // RFC 3461 ORCPT, "rfc822;..." or empty
+    unsigned notify = 0;     // RFC 3461 NOTIFY bits (protocol-defined, stored as-is)
+};
+
+struct DeliveryRequest {
+    std::string raw;                        // the message as stored: trace headers + data, CRLF line ends
+    std::vector<std::int64_t> accounts;     // local recipients (deduplicated by the store)
+    std::int64_t internal_date = 0;         // unix seconds; 0 = now
+    // Outbound part (RFC 5321 §3.6 relaying for authenticated senders); empty = nothing to queue.
+    std::string envelope_from;
+    std::vector<QueueRecipient> remote;
+    std::string dsn_envid;
+    std::string dsn_ret;  // "FULL", "HDRS" or empty
+};
+
+struct DeliveryResult {
+    std::vector<std::int64_t> message_ids;  // one per distinct local account
+    std::int64_t queue_id = 0;              // 0 if nothing was queued
+};
+
+struct QueueEntry {
+    std::int64_t id = 0;
+    std::string sender;
+    std::vector<QueueRecipient> recipients;
+    std::uint64_t size = 0;
+    std::int64_t created = 0;
+    std::int64_t next_attempt = 0;
+    std::uint32_t attempts = 0;
+    std::string last_error;
+};
+
+struct FailureRecord {
+    std::uint32_t failures = 0;
+    std::int64_t last_failure = 0;  // unix seconds
+};
+
+// A change to one mailbox, delivered to subscribers in every process within milliseconds of the commit.
+struct MailboxChange {
+    std::int64_t account_id = 0;
+    std::int64_t mailbox_id = 0;
+    std::uint64_t modseq = 0;
+};
+
+// Dropping the subscription object unsubscribes.
+class Subscription {
+public:
+    virtual ~Subscription() = default;
+};
+
+template <class T>
+using Callback = std::function<void(Result<T>)>;
+
+class MailStore {
+public:
+    virtual ~MailStore() = default;
+
+    // Domains
+    virtual Result<Domain> add_domain(std::string_view name) = 0;
+    virtual Result<std::vector<Domain>> list_domains() = 0;
+    virtual Result<Domain> find_domain(std::string_view name) = 0;
+    virtual Status remove_domain(std::string_view name) = 0;  // refused while accounts or aliases use it
+
+    // Accounts. New accounts get INBOX, Drafts, Sent, Trash, Junk, Archive (RFC 6154 attributes).
+    virtual Result<Account> add_account(std::string_view address, std::string_view password_hash,
+                                        std::uint64_t quota_bytes) = 0;
+    virtual Result<std::vector<Account>> list_accounts(std::string_view domain = {}) = 0;
+    virtual Result<Account> find_account(std::string_view address) = 0;
+    virtual Result<Account> find_account_by_id(std::int64_t id) = 0;
+    virtual Status set_password(std::string_view address, std::string_view password_hash) = 0;
+    virtual Status set_enabled(std::string_view address, bool enabled) = 0;
+    virtual Status set_quota(std::string_view address, std::uint64_t quota_bytes) = 0;
+    virtual Status remove_account(std::string_view address) = 0;  // deletes its mailboxes and messages
+
+    // Aliases. A source "@domain" is that domain's catch-all. Targets may be local or remote addresses.
+    virtual Status add_alias(std::string_view source, const std::vector<std::string>& targets) = 0;
+    virtual Result<std::vector<AliasEntry>> list_aliases(std::string_view domain = {}) = 0;
+    virtual Status remove_alias(std::string_view source, std::string_view target = {}) = 0;
+    virtual Result<std::vector<std::string>> alias_targets(std::string_view source) = 0;
+
+    // Mailboxes
+    virtual Result<std::vector<Mailbox>> list_mailboxes(std::int64_t account_id) = 0;
+    virtual Result<Mailbox> find_mailbox(std::int64_t account_id, std::string_view name) = 0;
+
+    // Delivery: stores `raw` once, adds it to every account's INBOX, queues remote recipients, all in one
+    // transaction that is durable on disk before `done` is called (group commit).
+    virtual void deliver(DeliveryRequest request, Callback<DeliveryResult> done) = 0;
+    Result<DeliveryResult> deliver_sync(DeliveryRequest request);
+
+    // Raw bytes of a stored message (by message id) — used by tests and, later, FETCH/RETR.
+    virtual Result<std::string> message_bytes(std::int64_t message_id) = 0;
+
+    // Outbound queue
+    virtual Result<std::vector<QueueEntry>> list_queue() = 0;
+
+    // Failed-login records shared by every daemon (keys like "ip:192.0.2.1", "user:a@b").
+    virtual Result<FailureRecord> auth_failures(std::string_view key) = 0;
+    // Failures older than `window` are forgotten before this one is counted.
+    virtual Status record_auth_failure(std::string_view key, std::chrono::seconds window) = 0;
+    virtual Status clear_auth_failures(std::string_view key) = 0;
+
+    // Change notification. `fn` runs on the store's notifier thread: it must only hand the event off.
+    virtual std::unique_ptr<Subscription> subscribe(std::int64_t account_id,
+                                                    std::function<void(const MailboxChange&)> fn) = 0;
+};
+
+struct StoreOptions {
+    std::string path;  // database file
+    std::string run_dir;  // change-notification files; empty: next to the database
+    std::chrono::milliseconds busy_timeout{10000};
+    bool notifications = true;  // start the notifier thread (daemons); the CLI only publishes
+};
+
+std::unique_ptr<MailStore> open_sqlite_store(const StoreOptions& options);
+
+}  // namespace roost::store

@@ -1,0 +1,188 @@
+#include "storage/sqlite/schema.hpp"
+
+#include <string>
+
+namespace roost::store::sqlite {
+namespace {
+
+// Migrations are append-only: never edit one that has shipped; add the next.
+const char* const kMigrations[] = {
+    // 1: the foundation schema.
+    R"sql(
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('last_uidvalidity', 0);
+
+CREATE TABLE domains (
+    id      INTEGER PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL
+);
+
+CREATE TABLE accounts (
+    id            INTEGER PRIMARY KEY,
+    domain_id     INTEGER NOT NULL REFERENCES domains(id),
+    address       TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    quota_bytes   INTEGER NOT NULL DEFAULT 0,
+    used_bytes    INTEGER NOT NULL DEFAULT 0,
+    enabled       INTEGER NOT NULL DEFAULT 1,
+    created       INTEGER NOT NULL
+);
+CREATE INDEX accounts_domain ON accounts(domain_id);
+
+-- One row per (source, target). source is local@domain or @domain (catch-all).
+CREATE TABLE aliases (
+    id        INTEGER PRIMARY KEY,
+    domain_id INTEGER NOT NULL REFERENCES domains(id),
+    source    TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    UNIQUE (source, target)
+);
+CREATE INDEX aliases_domain ON aliases(domain_id);
+
+CREATE TABLE mailboxes (
+    id             INTEGER PRIMARY KEY,
+    account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,
+    special_use    TEXT NOT NULL DEFAULT '',
+    subscribed     INTEGER NOT NULL DEFAULT 0,
+    uidvalidity    INTEGER NOT NULL,
+    uidnext        INTEGER NOT NULL DEFAULT 1,
+    highest_modseq INTEGER NOT NULL DEFAULT 1,
+    messages       INTEGER NOT NULL DEFAULT 0,
+    unseen         INTEGER NOT NULL DEFAULT 0,
+    size           INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account_id, name)
+);
+
+-- Raw message bytes, stored once however many mailboxes (or queue entries) refer to them, with the
+-- parse done at delivery (header fields, envelope, MIME part tree with byte offsets) so FETCH never re-parses.
+CREATE TABLE blobs (
+    id       INTEGER PRIMARY KEY,
+    size     INTEGER NOT NULL,
+    refcount INTEGER NOT NULL DEFAULT 0,
+    data     BLOB NOT NULL,
+    parsed   BLOB
+);
+
+CREATE TABLE messages (
+    id            INTEGER PRIMARY KEY,
+    mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid           INTEGER NOT NULL,
+    modseq        INTEGER NOT NULL,
+    flags         INTEGER NOT NULL DEFAULT 0,   -- bit 0 \Seen, 1 \Answered, 2 \Flagged, 3 \Deleted, 4 \Draft
+    keywords      TEXT NOT NULL DEFAULT '',
+    recent        INTEGER NOT NULL DEFAULT 1,
+    internal_date INTEGER NOT NULL,
+    size          INTEGER NOT NULL,
+    blob_id       INTEGER NOT NULL REFERENCES blobs(id),
+    UNIQUE (mailbox_id, uid)
+);
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+CREATE INDEX messages_blob ON messages(blob_id);
+
+-- Expunged UIDs with the modseq of their removal (RFC 7162 QRESYNC VANISHED).
+CREATE TABLE expunged (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid        INTEGER NOT NULL,
+    modseq     INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+
+-- Full-text index over decoded text parts (rowid = blobs.id), built at delivery.
+CREATE VIRTUAL TABLE message_text USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');
+
+CREATE TRIGGER messages_blob_ref AFTER INSERT ON messages BEGIN
+    UPDATE blobs SET refcount = refcount + 1 WHERE id = NEW.blob_id;
+END;
+CREATE TRIGGER messages_blob_unref AFTER DELETE ON messages BEGIN
+    UPDATE blobs SET refcount = refcount - 1 WHERE id = OLD.blob_id;
+    DELETE FROM message_text WHERE rowid = OLD.blob_id
+        AND (SELECT refcount FROM blobs WHERE id = OLD.blob_id) <= 0;
+    DELETE FROM blobs WHERE id = OLD.blob_id AND refcount <= 0;
+END;
+
+-- Wake-up log for change notification across processes: (mailbox, modseq) per committed change.
+CREATE TABLE changes (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL,
+    mailbox_id INTEGER NOT NULL,
+    modseq     INTEGER NOT NULL,
+    at         INTEGER NOT NULL
+);
+
+-- Outbound queue (RFC 5321 §4.5.4): one entry per accepted message with remote recipients.
+CREATE TABLE queue (
+    id           INTEGER PRIMARY KEY,
+    blob_id      INTEGER NOT NULL REFERENCES blobs(id),
+    sender       TEXT NOT NULL,
+    envid        TEXT NOT NULL DEFAULT '',
+    ret          TEXT NOT NULL DEFAULT '',
+    created      INTEGER NOT NULL,
+    next_attempt INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX queue_due ON queue(next_attempt);
+CREATE TABLE queue_recipients (
+    id         INTEGER PRIMARY KEY,
+    queue_id   INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+    address    TEXT NOT NULL,
+    orcpt      TEXT NOT NULL DEFAULT '',
+    notify     INTEGER NOT NULL DEFAULT 0,
+    status     TEXT NOT NULL DEFAULT 'pending',
+    last_reply TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX queue_recipients_queue ON queue_recipients(queue_id);
+CREATE TRIGGER queue_blob_ref AFTER INSERT ON queue BEGIN
+    UPDATE blobs SET refcount = refcount + 1 WHERE id = NEW.blob_id;
+END;
+CREATE TRIGGER queue_blob_unref AFTER DELETE ON queue BEGIN
+    UPDATE blobs SET refcount = refcount - 1 WHERE id = OLD.blob_id;
+    DELETE FROM message_text WHERE rowid = OLD.blob_id
+        AND (SELECT refcount FROM blobs WHERE id = OLD.blob_id) <= 0;
+    DELETE FROM blobs WHERE id = OLD.blob_id AND refcount <= 0;
+END;
+
+-- Failed logins shared by every daemon (per client address and per account).
+CREATE TABLE auth_failures (
+    key          TEXT PRIMARY KEY,
+    failures     INTEGER NOT NULL,
+    last_failure INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+};
+
+constexpr int kVersion = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
+
+int current_version(Db& db) {
+    auto s = db.prepare("PRAGMA user_version");
+    s->step();
+    return static_cast<int>(s->int64(0));
+}
+
+}  // namespace
+
+int schema_version() { return kVersion; }
+
+void migrate(Db& db) {
+    if (current_version(db) >= kVersion) return;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+        int v = current_version(db);
+        if (v > kVersion) throw DbError(SQLITE_ERROR, "database schema is newer than this Roost build");
+        for (; v < kVersion; ++v) {
+            db.exec(kMigrations[v]);
+            db.exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+        }
+        db.exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+}  // namespace roost::store::sqlite
