@@ -7,6 +7,11 @@
 #include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include "common/core/log.hpp"
 #include "common/net/connection_impl.hpp"
 
@@ -190,14 +195,63 @@ bool Connection::peer_is_loopback() const { return impl_->loopback; }
 const std::string& Connection::session_id() const { return impl_->sid; }
 bool Connection::shutting_down() const { return impl_->shutdown; }
 
-awaitable<void> Connection::suspend_until(std::function<void(std::function<void()> resume)> start) {
+// Parameters are taken by reference: the caller's temporaries live until the co_await completes (and
+// GCC 12 mis-handles moved-from by-value coroutine parameters).
+awaitable<void> Connection::suspend_until(const std::function<void(std::function<void()> resume)>& start) {
     auto ex = impl_->socket.get_executor();
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-        [ex, start = std::move(start)](auto handler) mutable {
+        [ex, &start](auto handler) {
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
             start([ex, h]() { asio::post(ex, [h]() mutable { std::move (*h)(); }); });
         },
         asio::use_awaitable);
+}
+
+namespace {
+// A fixed pool for blocking work; sized for password hashing on small machines.
+class WorkerPool {
+public:
+    static WorkerPool& instance() {
+        static WorkerPool pool(std::max(2u, std::thread::hardware_concurrency()));
+        return pool;
+    }
+    void post(std::function<void()> fn) {
+        {
+            std::lock_guard lock(mu_);
+            queue_.push_back(std::move(fn));
+        }
+        cv_.notify_one();
+    }
+
+private:
+    explicit WorkerPool(unsigned n) {
+        for (unsigned i = 0; i < n; ++i)
+            std::thread([this] {
+                for (;;) {
+                    std::function<void()> fn;
+                    {
+                        std::unique_lock lock(mu_);
+                        cv_.wait(lock, [&] { return !queue_.empty(); });
+                        fn = std::move(queue_.front());
+                        queue_.pop_front();
+                    }
+                    fn();
+                }
+            }).detach();
+    }
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> queue_;
+};
+}  // namespace
+
+awaitable<void> Connection::run_blocking(const std::function<void()>& work) {
+    co_await suspend_until([&work](std::function<void()> resume) {
+        WorkerPool::instance().post([&work, resume = std::move(resume)] {
+            work();
+            resume();
+        });
+    });
 }
 
 awaitable<void> Connection::sleep(std::chrono::milliseconds d) {

@@ -65,7 +65,10 @@ public:
 
     // Suspends until `start` calls the function it is given (from any thread); used to wait for store
     // callbacks without blocking the event loop.
-    awaitable<void> suspend_until(std::function<void(std::function<void()> resume)> start);
+    awaitable<void> suspend_until(const std::function<void(std::function<void()> resume)>& start);
+    // Runs CPU-heavy work (password hashing) on a small shared worker pool and resumes afterwards, so the
+    // event loop keeps serving other connections meanwhile.
+    awaitable<void> run_blocking(const std::function<void()>& work);
     // Sleeps (used for failed-login delays).
     awaitable<void> sleep(std::chrono::milliseconds d);
 
