@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,82 @@ struct Recipient {
     Kind kind = Kind::NotLocal;
     std::vector<std::int64_t> account_ids;
     std::vector<std::string> remote_targets;  // alias targets outside our domains (forwarding)
+};
+
+// IMAP system flags (RFC 9051 §2.3.2) as stored; \Recent is not a stored flag (see claim_recent).
+enum SystemFlag : std::uint32_t {
+    kFlagSeen = 1u << 0,
+    kFlagAnswered = 1u << 1,
+    kFlagFlagged = 1u << 2,
+    kFlagDeleted = 1u << 3,
+    kFlagDraft = 1u << 4,
+};
+
+struct MessageInfo {
+    std::int64_t id = 0;  // store-wide message id
+    std::uint32_t uid = 0;
+    std::uint64_t modseq = 0;
+    std::uint32_t flags = 0;            // SystemFlag bits
+    std::vector<std::string> keywords;  // user flags, as given (case preserved)
+    std::int64_t internal_date = 0;     // unix seconds
+    std::uint64_t size = 0;             // octets (RFC822.SIZE; POP3 LIST/STAT)
+    std::int64_t blob_id = 0;
+};
+
+// What changed in a mailbox after a given modseq (RFC 7162): messages added or whose flags changed, and
+// UIDs expunged. `mailbox` is the state after those changes.
+struct MailboxDelta {
+    Mailbox mailbox;
+    std::vector<MessageInfo> changed;     // ordered by UID
+    std::vector<std::uint32_t> expunged;  // ordered
+};
+
+enum class FlagOp { Add, Remove, Replace };
+
+struct FlagUpdate {
+    std::vector<std::uint32_t> uids;
+    FlagOp op = FlagOp::Add;
+    std::uint32_t flags = 0;
+    std::vector<std::string> keywords;
+    std::optional<std::uint64_t> unchanged_since;  // RFC 7162 §3.1.3 UNCHANGEDSINCE
+};
+
+struct FlagResult {
+    std::vector<MessageInfo> updated;     // messages whose flags/modseq changed (new values)
+    std::vector<std::uint32_t> modified;  // UNCHANGEDSINCE failures (RFC 7162 MODIFIED response code)
+    std::uint64_t highest_modseq = 0;
+};
+
+struct AppendRequest {
+    std::int64_t account_id = 0;
+    std::int64_t mailbox_id = 0;
+    std::string raw;
+    std::uint32_t flags = 0;
+    std::vector<std::string> keywords;
+    std::int64_t internal_date = 0;  // 0 = now
+};
+
+struct AppendResult {
+    std::uint32_t uidvalidity = 0;
+    std::uint32_t uid = 0;  // RFC 4315 APPENDUID
+};
+
+struct CopyResult {
+    std::uint32_t uidvalidity = 0;  // of the destination (RFC 4315 COPYUID)
+    std::vector<std::uint32_t> source_uids;
+    std::vector<std::uint32_t> dest_uids;
+};
+
+struct SearchTextQuery {
+    std::int64_t mailbox_id = 0;
+    std::string text;   // one SEARCH BODY/TEXT string
+    bool headers_too = false;  // TEXT (header + body) vs BODY
+};
+
+// An exclusive lock (POP3 maildrop, RFC 1939 §4). Released when destroyed or when the process dies.
+class Lock {
+public:
+    virtual ~Lock() = default;
 };
 
 struct QueueRecipient {
@@ -163,8 +240,47 @@ public:
     virtual void deliver(DeliveryRequest request, Callback<DeliveryResult> done) = 0;
     Result<DeliveryResult> deliver_sync(DeliveryRequest request);
 
-    // Raw bytes of a stored message (by message id) — used by tests and, later, FETCH/RETR.
+    // Raw bytes of a stored message (by message id).
     virtual Result<std::string> message_bytes(std::int64_t message_id) = 0;
+
+    // ----- mailbox management (IMAP CREATE/DELETE/RENAME/SUBSCRIBE) -----
+    // Names are UTF-8 with '/' as hierarchy delimiter; "INBOX" is case-insensitive (RFC 9051 §5.1).
+    virtual Result<Mailbox> create_mailbox(std::int64_t account_id, std::string_view name,
+                                           std::string_view special_use = {}) = 0;
+    // Deletes the mailbox and its messages (children stay; RFC 9051 §6.3.9). INBOX cannot be deleted.
+    virtual Status delete_mailbox(std::int64_t account_id, std::string_view name) = 0;
+    // Renames the mailbox and its inferiors. Renaming INBOX moves its messages to a new mailbox and leaves
+    // INBOX empty (RFC 9051 §6.3.10).
+    virtual Status rename_mailbox(std::int64_t account_id, std::string_view from, std::string_view to) = 0;
+    virtual Status set_subscribed(std::int64_t account_id, std::string_view name, bool subscribed) = 0;
+
+    // ----- messages -----
+    virtual Result<std::vector<MessageInfo>> list_messages(std::int64_t mailbox_id) = 0;
+    virtual Result<MailboxDelta> changes_since(std::int64_t mailbox_id, std::uint64_t modseq) = 0;
+    // UIDs of messages that became \Recent for the caller: atomically cleared so that exactly one session
+    // sees each message as recent (RFC 3501 §2.3.2).
+    virtual Result<std::vector<std::uint32_t>> claim_recent(std::int64_t mailbox_id) = 0;
+    virtual Result<std::string> blob(std::int64_t blob_id) = 0;
+    // A byte range of a stored message without reading the rest (incremental blob I/O).
+    virtual Result<std::string> blob_range(std::int64_t blob_id, std::uint64_t offset, std::uint64_t length) = 0;
+    // The parse stored at delivery (common/mail/serialize.hpp format); empty if none was stored.
+    virtual Result<std::string> parsed_structure(std::int64_t blob_id) = 0;
+    // UIDs in the mailbox whose indexed text matches (full-text index built at delivery).
+    virtual Result<std::vector<std::uint32_t>> search_text(const SearchTextQuery& query) = 0;
+    // Sum of message sizes per account, for quota reporting.
+    virtual Result<std::uint64_t> account_usage(std::int64_t account_id) = 0;
+
+    virtual void store_flags(std::int64_t mailbox_id, FlagUpdate update, Callback<FlagResult> done) = 0;
+    // Removes the given UIDs (those that exist); returns the UIDs removed, ordered.
+    virtual void expunge(std::int64_t mailbox_id, std::vector<std::uint32_t> uids,
+                         Callback<std::vector<std::uint32_t>> done) = 0;
+    virtual void append(AppendRequest request, Callback<AppendResult> done) = 0;
+    // Copies (or moves, RFC 6851) messages; the destination must belong to the same account. Quota checked.
+    virtual void copy(std::int64_t source_mailbox, std::vector<std::uint32_t> uids, std::int64_t dest_mailbox,
+                      bool move, Callback<CopyResult> done) = 0;
+
+    // Exclusive maildrop lock for POP3 (RFC 1939 §8): InUse if another session holds it, in any process.
+    virtual Result<std::unique_ptr<Lock>> lock_maildrop(std::int64_t account_id) = 0;
 
     // Outbound queue
     virtual Result<std::vector<QueueEntry>> list_queue() = 0;
@@ -175,10 +291,21 @@ public:
     virtual Status record_auth_failure(std::string_view key, std::chrono::seconds window) = 0;
     virtual Status clear_auth_failures(std::string_view key) = 0;
 
+    template <class T, class Fn>
+    Result<T> wait(Fn start);  // runs an async method and waits for its callback (CLI, tests)
+
     // Change notification. `fn` runs on the store's notifier thread: it must only hand the event off.
     virtual std::unique_ptr<Subscription> subscribe(std::int64_t account_id,
                                                     std::function<void(const MailboxChange&)> fn) = 0;
 };
+
+template <class T, class Fn>
+Result<T> MailStore::wait(Fn start) {
+    std::promise<Result<T>> p;
+    auto f = p.get_future();
+    start([&p](Result<T> r) { p.set_value(std::move(r)); });
+    return f.get();
+}
 
 struct StoreOptions {
     std::string path;  // database file

@@ -1,5 +1,9 @@
 // SQLite implementation of MailStore: one database file in WAL mode shared by every Roost process.
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,7 +25,6 @@ namespace roost::store {
 namespace sqlite {
 namespace {
 
-constexpr std::int64_t kSeen = 1;
 
 struct DefaultMailbox {
     const char* name;
@@ -120,10 +123,20 @@ std::uint32_t next_uidvalidity(Tx& tx) {
 }  // namespace
 
 class SqliteStore final : public MailStore {
+    struct Prepared {
+        std::string parsed, text;
+    };
+    struct MailboxRow {
+        std::int64_t id = 0, account_id = 0;
+        std::uint32_t uidvalidity = 0, uidnext = 0;
+        std::uint64_t modseq = 0;
+    };
+
 public:
     explicit SqliteStore(const StoreOptions& opt)
         : opt_(opt),
-          publisher_(opt.run_dir.empty() ? parent_dir(opt.path) + "/run" : opt.run_dir),
+          run_dir_(opt.run_dir.empty() ? parent_dir(opt.path) + "/run" : opt.run_dir),
+          publisher_(run_dir_),
           writer_(opt.path, static_cast<int>(opt.busy_timeout.count()), &publisher_, [](Db& db) {
               db.exec("PRAGMA journal_mode = WAL");
               migrate(db);
@@ -498,6 +511,515 @@ public:
         });
     }
 
+    // ----- mailbox management -----
+    static std::string normalize_mailbox_name(std::string_view name) {
+        std::string n(name);
+        // RFC 9051 §5.1: INBOX is case-insensitive; so is the INBOX prefix of its inferiors (as in Dovecot).
+        if (n.size() >= 5 && strncasecmp(n.c_str(), "inbox", 5) == 0 && (n.size() == 5 || n[5] == '/'))
+            n.replace(0, 5, "INBOX");
+        return n;
+    }
+    static bool valid_mailbox_name(std::string_view n) {
+        if (n.empty() || n.size() > 512 || n.front() == '/' || n.back() == '/') return false;
+        if (n.find("//") != std::string_view::npos) return false;
+        for (unsigned char c : n)
+            if (c < 0x20 || c == 0x7f || c == '*' || c == '%') return false;
+        return true;
+    }
+    static bool valid_special_use(std::string_view s) {
+        return s.empty() || s == "\\All" || s == "\\Archive" || s == "\\Drafts" || s == "\\Flagged" ||
+               s == "\\Junk" || s == "\\Sent" || s == "\\Trash";
+    }
+    static void create_in(Tx& tx, std::int64_t account_id, const std::string& name, std::string_view special_use,
+                          bool must_be_new) {
+        // RFC 9051 §6.3.4: create superior names that do not exist yet.
+        for (std::size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
+            auto parent = name.substr(0, slash);
+            auto e = tx.db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?");
+            e->bind(1, account_id).bind(2, parent);
+            if (!e->step()) create_in(tx, account_id, parent, {}, false);
+        }
+        auto e = tx.db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?");
+        e->bind(1, account_id).bind(2, name);
+        if (e->step()) {
+            if (must_be_new) fail(Errc::AlreadyExists, "mailbox '" + name + "' already exists");
+            return;
+        }
+        auto uv = next_uidvalidity(tx);
+        auto s = tx.db.prepare("INSERT INTO mailboxes (account_id, name, special_use, uidvalidity) VALUES (?, ?, ?, ?)");
+        s->bind(1, account_id).bind(2, name).bind(3, special_use).bind(4, std::int64_t{uv}).run();
+    }
+
+    Result<Mailbox> create_mailbox(std::int64_t account_id, std::string_view name, std::string_view special_use) override {
+        auto n = normalize_mailbox_name(name);
+        if (!valid_mailbox_name(n)) return make_error(Errc::Invalid, "invalid mailbox name");
+        if (!valid_special_use(special_use)) return make_error(Errc::Invalid, "unsupported special-use attribute");
+        auto st = write([&](Tx& tx) { create_in(tx, account_id, n, special_use, true); });
+        if (!st) return st.error();
+        return find_mailbox(account_id, n);
+    }
+
+    Status delete_mailbox(std::int64_t account_id, std::string_view name) override {
+        auto n = normalize_mailbox_name(name);
+        if (n == "INBOX") return make_error(Errc::Invalid, "INBOX cannot be deleted");
+        return write([&](Tx& tx) {
+            auto f = tx.db.prepare("SELECT id, size FROM mailboxes WHERE account_id = ? AND name = ?");
+            f->bind(1, account_id).bind(2, n);
+            if (!f->step()) fail(Errc::NotFound, "unknown mailbox '" + n + "'");
+            auto id = f->int64(0), size = f->int64(1);
+            auto c = tx.db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND substr(name, 1, ?) = ? LIMIT 1");
+            c->bind(1, account_id).bind(2, static_cast<std::int64_t>(n.size() + 1)).bind(3, n + "/");
+            // Deviation (as Dovecot): a mailbox with inferiors is not deleted (RFC 9051 §6.3.9 would keep it as
+            // \Noselect); delete the children first.
+            if (c->step()) fail(Errc::Invalid, "mailbox '" + n + "' has children; delete them first");
+            auto m = tx.db.prepare("DELETE FROM messages WHERE mailbox_id = ?");
+            m->bind(1, id).run();
+            auto e = tx.db.prepare("DELETE FROM expunged WHERE mailbox_id = ?");
+            e->bind(1, id).run();
+            auto d = tx.db.prepare("DELETE FROM mailboxes WHERE id = ?");
+            d->bind(1, id).run();
+            auto a = tx.db.prepare("UPDATE accounts SET used_bytes = MAX(0, used_bytes - ?) WHERE id = ?");
+            a->bind(1, size).bind(2, account_id).run();
+            tx.note_change(account_id, id, 0);
+        });
+    }
+
+    Status rename_mailbox(std::int64_t account_id, std::string_view from_name, std::string_view to_name) override {
+        auto from = normalize_mailbox_name(from_name), to = normalize_mailbox_name(to_name);
+        if (!valid_mailbox_name(to)) return make_error(Errc::Invalid, "invalid mailbox name");
+        if (to == "INBOX" || to.starts_with(from + "/")) return make_error(Errc::Invalid, "cannot rename to '" + to + "'");
+        return write([&](Tx& tx) {
+            auto f = tx.db.prepare("SELECT id FROM mailboxes WHERE account_id = ? AND name = ?");
+            f->bind(1, account_id).bind(2, from);
+            if (!f->step()) fail(Errc::NotFound, "unknown mailbox '" + from + "'");
+            auto id = f->int64(0);
+            auto e = tx.db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?");
+            e->bind(1, account_id).bind(2, to);
+            if (e->step()) fail(Errc::AlreadyExists, "mailbox '" + to + "' already exists");
+            if (from == "INBOX") {
+                // RFC 9051 §6.3.10: move INBOX's messages to the new name; INBOX stays, empty.
+                create_in(tx, account_id, to, {}, true);
+                auto dst_id = [&] {
+                    auto q = tx.db.prepare("SELECT id FROM mailboxes WHERE account_id = ? AND name = ?");
+                    q->bind(1, account_id).bind(2, to);
+                    q->step();
+                    return q->int64(0);
+                }();
+                std::vector<std::uint32_t> uids;
+                {
+                    auto l = tx.db.prepare("SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid");
+                    l->bind(1, id);
+                    while (l->step()) uids.push_back(static_cast<std::uint32_t>(l->int64(0)));
+                }
+                CopyResult ignored;
+                copy_in(tx, id, uids, dst_id, true, ignored, false);
+                return;
+            }
+            create_in(tx, account_id, to.substr(0, to.rfind('/') == std::string::npos ? 0 : to.rfind('/')), {}, false);
+            auto r = tx.db.prepare(
+                "UPDATE mailboxes SET name = ?3 || substr(name, ?4) WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, ?5) = ?2 || '/')");
+            r->bind(1, account_id).bind(2, from).bind(3, to).bind(4, static_cast<std::int64_t>(from.size() + 1))
+                .bind(5, static_cast<std::int64_t>(from.size() + 1)).run();
+            tx.note_change(account_id, id, 0);
+        });
+    }
+
+    Status set_subscribed(std::int64_t account_id, std::string_view name, bool subscribed) override {
+        auto n = normalize_mailbox_name(name);
+        return write([&](Tx& tx) {
+            auto s = tx.db.prepare("UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?");
+            s->bind(1, std::int64_t{subscribed}).bind(2, account_id).bind(3, n).run();
+            if (tx.db.changes() == 0) fail(Errc::NotFound, "unknown mailbox '" + n + "'");
+        });
+    }
+
+    // ----- messages -----
+    static std::vector<std::string> split_keywords(const std::string& s) {
+        std::vector<std::string> out;
+        std::size_t i = 0;
+        while (i < s.size()) {
+            auto sp = s.find(' ', i);
+            if (sp == std::string::npos) sp = s.size();
+            if (sp > i) out.push_back(s.substr(i, sp - i));
+            i = sp + 1;
+        }
+        return out;
+    }
+    static std::string join_keywords(const std::vector<std::string>& k) {
+        std::string s;
+        for (auto& w : k) {
+            if (!s.empty()) s += ' ';
+            s += w;
+        }
+        return s;
+    }
+    static MessageInfo read_message(Stmt& s) {
+        MessageInfo m;
+        m.id = s.int64(0);
+        m.uid = static_cast<std::uint32_t>(s.int64(1));
+        m.modseq = static_cast<std::uint64_t>(s.int64(2));
+        m.flags = static_cast<std::uint32_t>(s.int64(3));
+        m.keywords = split_keywords(s.text(4));
+        m.internal_date = s.int64(5);
+        m.size = static_cast<std::uint64_t>(s.int64(6));
+        m.blob_id = s.int64(7);
+        return m;
+    }
+#define MESSAGE_COLUMNS "id, uid, modseq, flags, keywords, internal_date, size, blob_id"
+
+    Result<std::vector<MessageInfo>> list_messages(std::int64_t mailbox_id) override {
+        return read<std::vector<MessageInfo>>([&](Db& db) {
+            std::vector<MessageInfo> v;
+            auto s = db.prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE mailbox_id = ? ORDER BY uid");
+            s->bind(1, mailbox_id);
+            while (s->step()) v.push_back(read_message(*s));
+            return v;
+        });
+    }
+
+    Result<MailboxDelta> changes_since(std::int64_t mailbox_id, std::uint64_t modseq) override {
+        return read<MailboxDelta>([&](Db& db) {
+            MailboxDelta d;
+            db.exec("BEGIN");  // one consistent snapshot for the three reads
+            try {
+                auto mb = db.prepare("SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE id = ?");
+                mb->bind(1, mailbox_id);
+                if (!mb->step()) fail(Errc::NotFound, "mailbox no longer exists");
+                d.mailbox = read_mailbox(*mb);
+                auto s = db.prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid");
+                s->bind(1, mailbox_id).bind(2, static_cast<std::int64_t>(modseq));
+                while (s->step()) d.changed.push_back(read_message(*s));
+                auto e = db.prepare("SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid");
+                e->bind(1, mailbox_id).bind(2, static_cast<std::int64_t>(modseq));
+                while (e->step()) d.expunged.push_back(static_cast<std::uint32_t>(e->int64(0)));
+            } catch (...) {
+                sqlite3_exec(db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+                throw;
+            }
+            db.exec("COMMIT");
+            return d;
+        });
+    }
+
+    Result<std::vector<std::uint32_t>> claim_recent(std::int64_t mailbox_id) override {
+        std::vector<std::uint32_t> uids;
+        auto st = write([&](Tx& tx) {
+            auto s = tx.db.prepare("UPDATE messages SET recent = 0 WHERE mailbox_id = ? AND recent = 1 RETURNING uid");
+            s->bind(1, mailbox_id);
+            while (s->step()) uids.push_back(static_cast<std::uint32_t>(s->int64(0)));
+        });
+        if (!st) return st.error();
+        std::sort(uids.begin(), uids.end());
+        return uids;
+    }
+
+    Result<std::string> blob(std::int64_t blob_id) override {
+        return read<std::string>([&](Db& db) {
+            auto s = db.prepare("SELECT data FROM blobs WHERE id = ?");
+            s->bind(1, blob_id);
+            if (!s->step()) fail(Errc::NotFound, "message data not found");
+            return std::string(s->blob(0));
+        });
+    }
+
+    Result<std::string> blob_range(std::int64_t blob_id, std::uint64_t offset, std::uint64_t length) override {
+        return read<std::string>([&](Db& db) {
+            sqlite3_blob* b = nullptr;
+            int rc = sqlite3_blob_open(db.raw(), "main", "blobs", "data", blob_id, 0, &b);
+            if (rc != SQLITE_OK) {
+                if (b) sqlite3_blob_close(b);
+                if (rc == SQLITE_ERROR) fail(Errc::NotFound, "message data not found");
+                db.fail(rc, "blob_open");
+            }
+            auto total = static_cast<std::uint64_t>(sqlite3_blob_bytes(b));
+            std::string out;
+            if (offset < total) {
+                auto n = std::min(length, total - offset);
+                out.resize(n);
+                rc = sqlite3_blob_read(b, out.data(), static_cast<int>(n), static_cast<int>(offset));
+            }
+            sqlite3_blob_close(b);
+            if (rc != SQLITE_OK) db.fail(rc, "blob_read");
+            return out;
+        });
+    }
+
+    Result<std::string> parsed_structure(std::int64_t blob_id) override {
+        return read<std::string>([&](Db& db) {
+            auto s = db.prepare("SELECT parsed FROM blobs WHERE id = ?");
+            s->bind(1, blob_id);
+            if (!s->step()) fail(Errc::NotFound, "message data not found");
+            return std::string(s->blob(0));
+        });
+    }
+
+    // FTS5 query for an IMAP substring: every token must appear, in order, the last one as a prefix.
+    // Deviation: matching is by word (and word prefix), not by arbitrary substring, as with Dovecot's FTS.
+    static std::string fts_query(std::string_view text) {
+        std::vector<std::string> tokens;
+        std::string cur;
+        auto flush = [&] {
+            if (!cur.empty()) tokens.push_back(cur);
+            cur.clear();
+        };
+        for (unsigned char c : text) {
+            if (std::isalnum(c) || c >= 0x80) cur += static_cast<char>(c);
+            else flush();
+        }
+        flush();
+        std::string q;
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+            if (i) q += " + ";
+            q += "\"" + tokens[i] + "\"";
+            if (i + 1 == tokens.size()) q += " *";
+        }
+        return q;
+    }
+
+    Result<std::vector<std::uint32_t>> search_text(const SearchTextQuery& query) override {
+        auto q = fts_query(query.text);
+        return read<std::vector<std::uint32_t>>([&](Db& db) {
+            std::vector<std::uint32_t> v;
+            if (q.empty()) {  // an empty string matches every message (RFC 9051 §6.4.4 substring of anything)
+                auto s = db.prepare("SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid");
+                s->bind(1, query.mailbox_id);
+                while (s->step()) v.push_back(static_cast<std::uint32_t>(s->int64(0)));
+                return v;
+            }
+            auto s = db.prepare(
+                "SELECT m.uid FROM messages m WHERE m.mailbox_id = ?1 AND m.blob_id IN"
+                " (SELECT rowid FROM message_text WHERE message_text MATCH ?2) ORDER BY m.uid");
+            s->bind(1, query.mailbox_id).bind(2, q);
+            while (s->step()) v.push_back(static_cast<std::uint32_t>(s->int64(0)));
+            return v;
+        });
+    }
+
+    Result<std::uint64_t> account_usage(std::int64_t account_id) override {
+        return read<std::uint64_t>([&](Db& db) {
+            auto s = db.prepare("SELECT used_bytes FROM accounts WHERE id = ?");
+            s->bind(1, account_id);
+            if (!s->step()) fail(Errc::NotFound, "unknown account");
+            return static_cast<std::uint64_t>(s->int64(0));
+        });
+    }
+
+    static bool has_keyword(const std::vector<std::string>& v, const std::string& k) {
+        for (auto& x : v)
+            if (strcasecmp(x.c_str(), k.c_str()) == 0) return true;
+        return false;
+    }
+
+    void store_flags(std::int64_t mailbox_id, FlagUpdate update, Callback<FlagResult> done) override {
+        auto u = std::make_shared<FlagUpdate>(std::move(update));
+        auto result = std::make_shared<FlagResult>();
+        writer_.submit(
+            [mailbox_id, u, result](Tx& tx) {
+                auto mb = mailbox_row(tx.db, mailbox_id);
+                auto next = mb.modseq + 1;
+                std::int64_t unseen_delta = 0;
+                bool changed_any = false;
+                std::sort(u->uids.begin(), u->uids.end());
+                u->uids.erase(std::unique(u->uids.begin(), u->uids.end()), u->uids.end());
+                for (auto uid : u->uids) {
+                    auto s = tx.db.prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE mailbox_id = ? AND uid = ?");
+                    s->bind(1, mailbox_id).bind(2, std::int64_t{uid});
+                    if (!s->step()) continue;  // expunged meanwhile: nothing to do
+                    auto m = read_message(*s);
+                    if (u->unchanged_since && m.modseq > *u->unchanged_since) {
+                        result->modified.push_back(uid);  // RFC 7162 §3.1.3
+                        continue;
+                    }
+                    auto flags = m.flags;
+                    auto keywords = m.keywords;
+                    switch (u->op) {
+                        case FlagOp::Add:
+                            flags |= u->flags;
+                            for (auto& k : u->keywords)
+                                if (!has_keyword(keywords, k)) keywords.push_back(k);
+                            break;
+                        case FlagOp::Remove:
+                            flags &= ~u->flags;
+                            std::erase_if(keywords, [&](const std::string& k) { return has_keyword(u->keywords, k); });
+                            break;
+                        case FlagOp::Replace:
+                            flags = u->flags;
+                            keywords.clear();
+                            for (auto& k : u->keywords)
+                                if (!has_keyword(keywords, k)) keywords.push_back(k);
+                            break;
+                    }
+                    if (flags == m.flags && keywords == m.keywords) {
+                        // RFC 7162 §3.1.3: an UNCHANGEDSINCE store reports the message even if nothing changed.
+                        if (u->unchanged_since) result->updated.push_back(m);
+                        continue;
+                    }
+                    if ((m.flags & kFlagSeen) && !(flags & kFlagSeen)) ++unseen_delta;
+                    if (!(m.flags & kFlagSeen) && (flags & kFlagSeen)) --unseen_delta;
+                    auto w = tx.db.prepare("UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE id = ?");
+                    w->bind(1, std::int64_t{flags}).bind(2, join_keywords(keywords)).bind(3, static_cast<std::int64_t>(next))
+                        .bind(4, m.id).run();
+                    m.flags = flags;
+                    m.keywords = std::move(keywords);
+                    m.modseq = next;
+                    result->updated.push_back(std::move(m));
+                    changed_any = true;
+                }
+                if (changed_any) {
+                    mb.modseq = next;
+                    auto up = tx.db.prepare("UPDATE mailboxes SET unseen = unseen + ? WHERE id = ?");
+                    up->bind(1, unseen_delta).bind(2, mailbox_id).run();
+                    finish_mailbox(tx, mb);
+                }
+                result->highest_modseq = mb.modseq;
+            },
+            [result, done = std::move(done)](std::exception_ptr e) {
+                if (e) done(from_exception(e));
+                else done(std::move(*result));
+            });
+    }
+
+    // Removes messages and records their UIDs as expunged at one new modseq. Returns the UIDs removed.
+    static std::vector<std::uint32_t> expunge_in(Tx& tx, MailboxRow& mb, const std::vector<std::uint32_t>& uids) {
+        std::vector<std::uint32_t> removed;
+        std::int64_t bytes = 0, unseen = 0;
+        auto next = mb.modseq + 1;
+        for (auto uid : uids) {
+            auto s = tx.db.prepare("SELECT id, size, flags FROM messages WHERE mailbox_id = ? AND uid = ?");
+            s->bind(1, mb.id).bind(2, std::int64_t{uid});
+            if (!s->step()) continue;
+            auto id = s->int64(0);
+            bytes += s->int64(1);
+            if (!(s->int64(2) & kFlagSeen)) ++unseen;
+            auto d = tx.db.prepare("DELETE FROM messages WHERE id = ?");
+            d->bind(1, id).run();
+            auto e = tx.db.prepare("INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)");
+            e->bind(1, mb.id).bind(2, std::int64_t{uid}).bind(3, static_cast<std::int64_t>(next)).run();
+            removed.push_back(uid);
+        }
+        if (removed.empty()) return removed;
+        mb.modseq = next;
+        auto up = tx.db.prepare(
+            "UPDATE mailboxes SET messages = messages - ?2, unseen = unseen - ?3, size = size - ?4 WHERE id = ?1");
+        up->bind(1, mb.id).bind(2, static_cast<std::int64_t>(removed.size())).bind(3, unseen).bind(4, bytes).run();
+        auto acc = tx.db.prepare("UPDATE accounts SET used_bytes = MAX(0, used_bytes - ?) WHERE id = ?");
+        acc->bind(1, bytes).bind(2, mb.account_id).run();
+        finish_mailbox(tx, mb);
+        return removed;
+    }
+
+    void expunge(std::int64_t mailbox_id, std::vector<std::uint32_t> uids, Callback<std::vector<std::uint32_t>> done) override {
+        auto in = std::make_shared<std::vector<std::uint32_t>>(std::move(uids));
+        auto result = std::make_shared<std::vector<std::uint32_t>>();
+        std::sort(in->begin(), in->end());
+        writer_.submit(
+            [mailbox_id, in, result](Tx& tx) {
+                auto mb = mailbox_row(tx.db, mailbox_id);
+                *result = expunge_in(tx, mb, *in);
+            },
+            [result, done = std::move(done)](std::exception_ptr e) {
+                if (e) done(from_exception(e));
+                else done(std::move(*result));
+            });
+    }
+
+    void append(AppendRequest req, Callback<AppendResult> done) override {
+        auto prepared = std::make_shared<Prepared>();
+        try {
+            auto parsed = mail::parse_message(req.raw);
+            prepared->parsed = mail::to_blob(parsed);
+            prepared->text = mail::extract_text(req.raw, parsed);
+        } catch (const std::exception&) {
+            prepared->parsed.clear();
+            prepared->text.clear();
+        }
+        auto request = std::make_shared<AppendRequest>(std::move(req));
+        auto result = std::make_shared<AppendResult>();
+        writer_.submit(
+            [request, prepared, result](Tx& tx) {
+                auto mb = mailbox_row(tx.db, request->mailbox_id);
+                if (mb.account_id != request->account_id) fail(Errc::NotFound, "unknown mailbox");
+                auto size = static_cast<std::int64_t>(request->raw.size());
+                check_quota(tx.db, mb.account_id, size);
+                auto blob_id = insert_blob(tx, request->raw, *prepared);
+                ++mb.modseq;
+                std::uint32_t uid = 0;
+                insert_message(tx, mb, blob_id, size, request->flags, join_keywords(request->keywords),
+                               request->internal_date ? request->internal_date : tx.now, uid);
+                finish_mailbox(tx, mb);
+                result->uidvalidity = mb.uidvalidity;
+                result->uid = uid;
+            },
+            [result, done = std::move(done)](std::exception_ptr e) {
+                if (e) done(from_exception(e));
+                else done(*result);
+            });
+    }
+
+    static void copy_in(Tx& tx, std::int64_t source, const std::vector<std::uint32_t>& uids, std::int64_t dest, bool move,
+                        CopyResult& out, bool quota) {
+        auto src = mailbox_row(tx.db, source);
+        auto dst = mailbox_row(tx.db, dest);
+        if (src.account_id != dst.account_id) fail(Errc::NotFound, "unknown mailbox");
+        std::vector<MessageInfo> msgs;
+        std::int64_t total = 0;
+        for (auto uid : uids) {
+            auto s = tx.db.prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE mailbox_id = ? AND uid = ?");
+            s->bind(1, source).bind(2, std::int64_t{uid});
+            if (!s->step()) continue;
+            msgs.push_back(read_message(*s));
+            total += static_cast<std::int64_t>(msgs.back().size);
+        }
+        if (quota && !move) check_quota(tx.db, dst.account_id, total);
+        ++dst.modseq;
+        for (auto& m : msgs) {
+            std::uint32_t uid = 0;
+            insert_message(tx, dst, m.blob_id, static_cast<std::int64_t>(m.size), m.flags, join_keywords(m.keywords),
+                           m.internal_date, uid);
+            out.source_uids.push_back(m.uid);
+            out.dest_uids.push_back(uid);
+        }
+        out.uidvalidity = dst.uidvalidity;
+        if (msgs.empty()) return;
+        finish_mailbox(tx, dst);
+        if (move) expunge_in(tx, src, out.source_uids);
+    }
+
+    void copy(std::int64_t source, std::vector<std::uint32_t> uids, std::int64_t dest, bool move,
+              Callback<CopyResult> done) override {
+        auto in = std::make_shared<std::vector<std::uint32_t>>(std::move(uids));
+        std::sort(in->begin(), in->end());
+        in->erase(std::unique(in->begin(), in->end()), in->end());
+        auto result = std::make_shared<CopyResult>();
+        writer_.submit([source, dest, move, in, result](Tx& tx) { copy_in(tx, source, *in, dest, move, *result, true); },
+                       [result, done = std::move(done)](std::exception_ptr e) {
+                           if (e) done(from_exception(e));
+                           else done(std::move(*result));
+                       });
+    }
+
+    class FileLock final : public Lock {
+    public:
+        explicit FileLock(int fd) : fd_(fd) {}
+        ~FileLock() override { ::close(fd_); }  // closing the descriptor releases the flock
+
+    private:
+        int fd_;
+    };
+
+    Result<std::unique_ptr<Lock>> lock_maildrop(std::int64_t account_id) override {
+        // flock(2) on a file in run/: exclusive across processes (and containers sharing the volume), released
+        // by the kernel when the holder exits, and per open file so two sessions in one process also conflict.
+        auto path = run_dir_ + "/maildrop-" + std::to_string(account_id) + ".lock";
+        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        if (fd < 0) return make_error(Errc::Temporary, "cannot open lock file");
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            ::close(fd);
+            return make_error(Errc::InUse, "maildrop is locked by another session");
+        }
+        return std::unique_ptr<Lock>(std::make_unique<FileLock>(fd));
+    }
+
     std::unique_ptr<Subscription> subscribe(std::int64_t account_id,
                                             std::function<void(const MailboxChange&)> fn) override {
         if (!notifier_) return nullptr;
@@ -505,15 +1027,10 @@ public:
     }
 
 private:
-    struct Prepared {
-        std::string parsed, text;
-    };
 
-    static void deliver_in(Tx& tx, const DeliveryRequest& req, const Prepared& prep, DeliveryResult& out) {
-        auto date = req.internal_date ? req.internal_date : tx.now;
-        auto size = static_cast<std::int64_t>(req.raw.size());
+    static std::int64_t insert_blob(Tx& tx, const std::string& raw, const Prepared& prep) {
         auto b = tx.db.prepare("INSERT INTO blobs (size, data, parsed) VALUES (?, ?, ?)");
-        b->bind(1, size).bind_blob(2, req.raw);
+        b->bind(1, static_cast<std::int64_t>(raw.size())).bind_blob(2, raw);
         if (prep.parsed.empty()) b->bind_null(3);
         else b->bind_blob(3, prep.parsed);
         b->run();
@@ -522,22 +1039,64 @@ private:
             auto t = tx.db.prepare("INSERT INTO message_text (rowid, body) VALUES (?, ?)");
             t->bind(1, blob_id).bind(2, prep.text).run();
         }
+        return blob_id;
+    }
+
+    static MailboxRow mailbox_row(Db& db, std::int64_t mailbox_id) {
+        auto s = db.prepare("SELECT id, account_id, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE id = ?");
+        s->bind(1, mailbox_id);
+        if (!s->step()) fail(Errc::NotFound, "unknown mailbox id " + std::to_string(mailbox_id));
+        return {s->int64(0), s->int64(1), static_cast<std::uint32_t>(s->int64(2)), static_cast<std::uint32_t>(s->int64(3)),
+                static_cast<std::uint64_t>(s->int64(4))};
+    }
+
+    // Adds one message row and keeps the mailbox counters and the account's usage in step. The caller
+    // bumps the mailbox's modseq/uidnext (bump_mailbox) once per transaction step.
+    static std::int64_t insert_message(Tx& tx, MailboxRow& mb, std::int64_t blob_id, std::int64_t size, std::uint32_t flags,
+                                       const std::string& keywords, std::int64_t date, std::uint32_t& uid_out) {
+        uid_out = mb.uidnext++;
+        auto ins = tx.db.prepare(
+            "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        ins->bind(1, mb.id).bind(2, std::int64_t{uid_out}).bind(3, static_cast<std::int64_t>(mb.modseq))
+            .bind(4, std::int64_t{flags}).bind(5, keywords).bind(6, date).bind(7, size).bind(8, blob_id).run();
+        auto id = tx.db.last_insert_id();
+        auto up = tx.db.prepare(
+            "UPDATE mailboxes SET messages = messages + 1, unseen = unseen + ?2, size = size + ?3 WHERE id = ?1");
+        up->bind(1, mb.id).bind(2, std::int64_t{(flags & kFlagSeen) ? 0 : 1}).bind(3, size).run();
+        auto acc = tx.db.prepare("UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?");
+        acc->bind(1, size).bind(2, mb.account_id).run();
+        return id;
+    }
+
+    // Writes uidnext/highest_modseq back and publishes the change.
+    static void finish_mailbox(Tx& tx, const MailboxRow& mb) {
+        auto s = tx.db.prepare("UPDATE mailboxes SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1");
+        s->bind(1, mb.id).bind(2, std::int64_t{mb.uidnext}).bind(3, static_cast<std::int64_t>(mb.modseq)).run();
+        tx.note_change(mb.account_id, mb.id, mb.modseq);
+    }
+
+    static void check_quota(Db& db, std::int64_t account_id, std::int64_t adding) {
+        auto q = db.prepare("SELECT quota_bytes, used_bytes FROM accounts WHERE id = ?");
+        q->bind(1, account_id);
+        if (!q->step()) fail(Errc::NotFound, "unknown account id " + std::to_string(account_id));
+        auto quota = q->int64(0), used = q->int64(1);
+        if (quota > 0 && used + adding > quota) fail(Errc::OverQuota, "quota exceeded");
+    }
+
+    static void deliver_in(Tx& tx, const DeliveryRequest& req, const Prepared& prep, DeliveryResult& out) {
+        auto date = req.internal_date ? req.internal_date : tx.now;
+        auto size = static_cast<std::int64_t>(req.raw.size());
+        auto blob_id = insert_blob(tx, req.raw, prep);
         for (auto account : req.accounts) {
-            auto mb = tx.db.prepare("SELECT id, uidnext, highest_modseq FROM mailboxes WHERE account_id = ? AND name = 'INBOX'");
-            mb->bind(1, account);
-            if (!mb->step()) fail(Errc::NotFound, "account " + std::to_string(account) + " has no INBOX");
-            auto mailbox = mb->int64(0), uid = mb->int64(1), modseq = mb->int64(2) + 1;
-            auto ins = tx.db.prepare(
-                "INSERT INTO messages (mailbox_id, uid, modseq, internal_date, size, blob_id) VALUES (?, ?, ?, ?, ?, ?)");
-            ins->bind(1, mailbox).bind(2, uid).bind(3, modseq).bind(4, date).bind(5, size).bind(6, blob_id).run();
-            out.message_ids.push_back(tx.db.last_insert_id());
-            auto up = tx.db.prepare(
-                "UPDATE mailboxes SET uidnext = ?2 + 1, highest_modseq = ?3, messages = messages + 1,"
-                " unseen = unseen + 1, size = size + ?4 WHERE id = ?1");
-            up->bind(1, mailbox).bind(2, uid).bind(3, modseq).bind(4, size).run();
-            auto acc = tx.db.prepare("UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?");
-            acc->bind(1, size).bind(2, account).run();
-            tx.note_change(account, mailbox, static_cast<std::uint64_t>(modseq));
+            auto mbq = tx.db.prepare("SELECT id FROM mailboxes WHERE account_id = ? AND name = 'INBOX'");
+            mbq->bind(1, account);
+            if (!mbq->step()) fail(Errc::NotFound, "account " + std::to_string(account) + " has no INBOX");
+            auto mb = mailbox_row(tx.db, mbq->int64(0));
+            ++mb.modseq;
+            std::uint32_t uid = 0;
+            out.message_ids.push_back(insert_message(tx, mb, blob_id, size, 0, "", date, uid));
+            finish_mailbox(tx, mb);
         }
         if (!req.remote.empty()) {
             auto q = tx.db.prepare(
@@ -549,7 +1108,6 @@ private:
                 qr->bind(1, out.queue_id).bind(2, r.address).bind(3, r.orcpt).bind(4, static_cast<std::int64_t>(r.notify)).run();
             }
         }
-        (void)kSeen;
     }
 
     static std::string parent_dir(const std::string& path) {
@@ -613,6 +1171,7 @@ private:
     }
 
     StoreOptions opt_;
+    std::string run_dir_;
     ChangePublisher publisher_;
     GroupCommitWriter writer_;
     std::unique_ptr<ChangeNotifier> notifier_;
