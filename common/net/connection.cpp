@@ -2,6 +2,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -252,6 +254,13 @@ awaitable<void> Connection::run_blocking(const std::function<void()>& work) {
             resume();
         });
     });
+}
+
+void Connection::post(std::function<void()> fn) { asio::post(impl_->socket.get_executor(), std::move(fn)); }
+
+void Connection::spawn(std::function<awaitable<void>()> fn) {
+    asio::co_spawn(
+        impl_->socket.get_executor(), [fn = std::move(fn)]() -> awaitable<void> { co_await fn(); }, asio::detached);
 }
 
 awaitable<void> Connection::sleep(std::chrono::milliseconds d) {

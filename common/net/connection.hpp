@@ -69,6 +69,11 @@ public:
     // Runs CPU-heavy work (password hashing) on a small shared worker pool and resumes afterwards, so the
     // event loop keeps serving other connections meanwhile.
     awaitable<void> run_blocking(const std::function<void()>& work);
+    // Runs `fn` on this connection's executor (thread-safe; for store notifications).
+    void post(std::function<void()> fn);
+    // Starts a second coroutine on this connection's executor (e.g. IMAP IDLE pushes). It must not
+    // outlive the session: hold a liveness token.
+    void spawn(std::function<awaitable<void>()> fn);
     // Sleeps (used for failed-login delays).
     awaitable<void> sleep(std::chrono::milliseconds d);
 
