@@ -1,22 +1,24 @@
-// roost-imapd — IMAP4rev1/IMAP4rev2 (RFC 3501, RFC 9051).
-// Security posture: talks to IMAP clients on its listeners and to the store (data_dir/roost.db); reads the
-// TLS key before dropping privileges; never writes outside data_dir.
+// roost-imapd — IMAP4rev1/IMAP4rev2 (RFC 3501, RFC 9051) with the extensions modern clients use.
 //
-// The IMAP protocol engine arrives with its own issue; until then the daemon binds its listeners and
-// answers every client with an untagged BYE carrying [UNAVAILABLE] (RFC 5530), so clients retry later.
+// Security posture:
+// - Talks to IMAP clients on its listeners (143 STARTTLS, 993 implicit TLS). Passwords are accepted only
+//   over TLS unless `[imap] plaintext_auth` allows the client (default: loopback only); LOGINDISABLED
+//   is advertised otherwise (RFC 9051 §6.2.3).
+// - Reads the TLS key and binds its ports, then drops to `user` before accepting a connection.
+// - Touches only data_dir (roost.db, run/). Logs never contain passwords or message contents.
 #include "common/daemon/daemon.hpp"
+#include "imapd/session/session.hpp"
 
 using namespace roost;
 
-namespace {
-net::awaitable<void> unavailable(net::Connection& c) {
-    co_await c.write("* BYE [UNAVAILABLE] IMAP service is not available in this build\r\n");
-}
-}  // namespace
-
 int main(int argc, char** argv) {
     return daemon_main(argc, argv, "imapd", [](Daemon& d) {
-        d.server->listen({"imap", d.config.imap.listen, false, unavailable, ""});
-        d.server->listen({"imaps", d.config.imap.listen_tls, true, unavailable, ""});
+        auto handler = [&d](net::Connection& c) -> net::awaitable<void> {
+            imapd::SessionContext ctx{d.config, *d.store, true};
+            co_await imapd::run_session(c, ctx);
+        };
+        std::string busy = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
+        d.server->listen({"imap", d.config.imap.listen, false, handler, busy});
+        d.server->listen({"imaps", d.config.imap.listen_tls, true, handler, busy});
     });
 }

@@ -92,6 +92,7 @@ struct MessageInfo {
     std::int64_t internal_date = 0;     // unix seconds
     std::uint64_t size = 0;             // octets (RFC822.SIZE; POP3 LIST/STAT)
     std::int64_t blob_id = 0;
+    bool recent = false;  // not yet claimed by any session (claim_recent)
 };
 
 // What changed in a mailbox after a given modseq (RFC 7162): messages added or whose flags changed, and

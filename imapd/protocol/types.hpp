@@ -12,6 +12,13 @@
 
 namespace roost::imap {
 
+// Stored system flags (same bits as store::SystemFlag); \Recent is per session, not stored.
+inline constexpr std::uint32_t kFlagSeen = 1u << 0;
+inline constexpr std::uint32_t kFlagAnswered = 1u << 1;
+inline constexpr std::uint32_t kFlagFlagged = 1u << 2;
+inline constexpr std::uint32_t kFlagDeleted = 1u << 3;
+inline constexpr std::uint32_t kFlagDraft = 1u << 4;
+
 // sequence-set (RFC 9051 §9): ranges of message numbers or UIDs; `*` is kStar until resolved against the
 // mailbox (largest number in use). "$" (RFC 5182 SEARCHRES) is `saved = true`.
 inline constexpr std::uint32_t kStar = 0xffffffffu;

@@ -13,12 +13,13 @@ Stmt& Stmt::bind(int i, std::int64_t v) {
     return *this;
 }
 Stmt& Stmt::bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    // An empty view may have a null data pointer, which SQLite would store as NULL.
+    sqlite3_bind_text(s_, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
 }
 Stmt& Stmt::bind_blob(int i, std::string_view v) {
     // SQLITE_STATIC: callers keep the bytes alive until the statement has run (saves a copy of big bodies).
-    sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_STATIC);
+    sqlite3_bind_blob64(s_, i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC);
     return *this;
 }
 Stmt& Stmt::bind_null(int i) {

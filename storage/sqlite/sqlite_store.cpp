@@ -240,7 +240,7 @@ public:
     }
 
     Result<std::vector<Account>> list_accounts(std::string_view domain) override {
-        std::string d(domain);
+        std::string d = lower(domain);  // domain names are stored lower-case (normalize_domain)
         return read<std::vector<Account>>([&](Db& db) {
             std::vector<Account> v;
             if (d.empty()) {
@@ -530,18 +530,19 @@ public:
         return s.empty() || s == "\\All" || s == "\\Archive" || s == "\\Drafts" || s == "\\Flagged" ||
                s == "\\Junk" || s == "\\Sent" || s == "\\Trash";
     }
+    static bool mailbox_exists(Db& db, std::int64_t account_id, const std::string& name) {
+        auto e = db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?");
+        e->bind(1, account_id).bind(2, name);
+        return e->step();
+    }
     static void create_in(Tx& tx, std::int64_t account_id, const std::string& name, std::string_view special_use,
                           bool must_be_new) {
         // RFC 9051 §6.3.4: create superior names that do not exist yet.
         for (std::size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
             auto parent = name.substr(0, slash);
-            auto e = tx.db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?");
-            e->bind(1, account_id).bind(2, parent);
-            if (!e->step()) create_in(tx, account_id, parent, {}, false);
+            if (!mailbox_exists(tx.db, account_id, parent)) create_in(tx, account_id, parent, {}, false);
         }
-        auto e = tx.db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?");
-        e->bind(1, account_id).bind(2, name);
-        if (e->step()) {
+        if (mailbox_exists(tx.db, account_id, name)) {
             if (must_be_new) fail(Errc::AlreadyExists, "mailbox '" + name + "' already exists");
             return;
         }
@@ -593,9 +594,7 @@ public:
             f->bind(1, account_id).bind(2, from);
             if (!f->step()) fail(Errc::NotFound, "unknown mailbox '" + from + "'");
             auto id = f->int64(0);
-            auto e = tx.db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?");
-            e->bind(1, account_id).bind(2, to);
-            if (e->step()) fail(Errc::AlreadyExists, "mailbox '" + to + "' already exists");
+            if (mailbox_exists(tx.db, account_id, to)) fail(Errc::AlreadyExists, "mailbox '" + to + "' already exists");
             if (from == "INBOX") {
                 // RFC 9051 §6.3.10: move INBOX's messages to the new name; INBOX stays, empty.
                 create_in(tx, account_id, to, {}, true);
@@ -615,7 +614,7 @@ public:
                 copy_in(tx, id, uids, dst_id, true, ignored, false);
                 return;
             }
-            create_in(tx, account_id, to.substr(0, to.rfind('/') == std::string::npos ? 0 : to.rfind('/')), {}, false);
+            if (auto slash = to.rfind('/'); slash != std::string::npos) create_in(tx, account_id, to.substr(0, slash), {}, false);
             auto r = tx.db.prepare(
                 "UPDATE mailboxes SET name = ?3 || substr(name, ?4) WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, ?5) = ?2 || '/')");
             r->bind(1, account_id).bind(2, from).bind(3, to).bind(4, static_cast<std::int64_t>(from.size() + 1))
@@ -663,9 +662,10 @@ public:
         m.internal_date = s.int64(5);
         m.size = static_cast<std::uint64_t>(s.int64(6));
         m.blob_id = s.int64(7);
+        m.recent = s.int64(8) != 0;
         return m;
     }
-#define MESSAGE_COLUMNS "id, uid, modseq, flags, keywords, internal_date, size, blob_id"
+#define MESSAGE_COLUMNS "id, uid, modseq, flags, keywords, internal_date, size, blob_id, recent"
 
     Result<std::vector<MessageInfo>> list_messages(std::int64_t mailbox_id) override {
         return read<std::vector<MessageInfo>>([&](Db& db) {

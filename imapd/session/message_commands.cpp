@@ -1,0 +1,471 @@
+// IMAP message commands: FETCH (RFC 9051 §6.4.5, RFC 7162 CHANGEDSINCE/VANISHED), STORE (UNCHANGEDSINCE),
+// SEARCH (ESEARCH RFC 4731, SEARCHRES RFC 5182), SORT/THREAD (RFC 5256), COPY/MOVE (RFC 4315 COPYUID,
+// RFC 6851), EXPUNGE / UID EXPUNGE, CLOSE / UNSELECT, IDLE (RFC 2177).
+#include <algorithm>
+#include <map>
+
+#include "common/core/log.hpp"
+#include "imapd/protocol/render.hpp"
+#include "imapd/protocol/search.hpp"
+#include "imapd/protocol/strings.hpp"
+#include "imapd/protocol/thread.hpp"
+#include "imapd/session/session_impl.hpp"
+
+namespace roost::imapd {
+namespace {
+
+std::string literal(std::string_view bytes) {
+    std::string s = "{" + std::to_string(bytes.size()) + "}\r\n";
+    s += bytes;
+    return s;
+}
+
+std::string no_text(const store::Error& e) {
+    switch (e.code) {
+        case store::Errc::OverQuota: return "[OVERQUOTA] Quota exceeded";
+        case store::Errc::NotFound: return "[NONEXISTENT] " + e.message;
+        case store::Errc::Temporary: return "[UNAVAILABLE] Temporary failure, try again";
+        default:
+            log::error() << "imap: store error: " << e.message;
+            return "[SERVERBUG] Internal error";
+    }
+}
+
+}  // namespace
+
+net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
+    using K = imap::FetchItem::Kind;
+    // Non-UID FETCH may not be interleaved with EXPUNGE (RFC 9051 §7.5.1); UID FETCH may.
+    co_await report_updates(c.uid);
+    auto uids = resolve(c.set, c.uid);
+    bool need_parsed = false, need_body = false, sets_seen = false;
+    for (auto& item : c.items) {
+        if (item.kind == K::Envelope || item.kind == K::BodyStructure || item.kind == K::Body ||
+            item.kind == K::BodySection || item.kind == K::Rfc822Header || item.kind == K::Rfc822Text)
+            need_parsed = true;
+        if (item.kind == K::BodySection || item.kind == K::Rfc822 || item.kind == K::Rfc822Text ||
+            item.kind == K::Rfc822Header)
+            need_body = true;
+        if ((item.kind == K::BodySection && !item.peek) || item.kind == K::Rfc822 || item.kind == K::Rfc822Text)
+            sets_seen = true;
+    }
+    bool want_modseq = c.changed_since.has_value() ||
+                       std::any_of(c.items.begin(), c.items.end(), [](auto& i) { return i.kind == K::ModSeq; });
+    if (want_modseq) condstore_ = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command
+
+    if (c.vanished && c.changed_since && c.uid && qresync_) {
+        // RFC 7162 §3.2.6: VANISHED (EARLIER) for expunged UIDs of the set since the given modseq.
+        auto delta = ctx_.store.changes_since(sel_->info.id, *c.changed_since);
+        if (delta) {
+            std::vector<std::uint32_t> v;
+            for (auto uid : delta->expunged)
+                if (c.set.contains(uid, sel_->info.uidnext ? sel_->info.uidnext - 1 : 0)) v.push_back(uid);
+            if (!v.empty()) untagged("VANISHED (EARLIER) " + imap::format_sequence_set(v));
+        }
+    }
+
+    auto list = ctx_.store.list_messages(sel_->info.id);
+    if (!list) co_return no(c.tag, no_text(list.error()));
+    std::map<std::uint32_t, store::MessageInfo*> by_uid;
+    for (auto& m : *list) by_uid[m.uid] = &m;
+
+    // \Seen is set by BODY[...] and RFC822(.TEXT) in a read-write mailbox (RFC 9051 §6.4.5).
+    std::set<std::uint32_t> seen_changed;
+    if (sets_seen && !sel_->read_only) {
+        store::FlagUpdate up;
+        for (auto uid : uids)
+            if (auto it = by_uid.find(uid); it != by_uid.end() && !(it->second->flags & store::kFlagSeen))
+                up.uids.push_back(uid);
+        if (!up.uids.empty()) {
+            up.op = store::FlagOp::Add;
+            up.flags = store::kFlagSeen;
+            auto r = co_await await_store<store::FlagResult>(
+                [&](auto cb) { ctx_.store.store_flags(sel_->info.id, std::move(up), std::move(cb)); });
+            if (r)
+                for (auto& m : r->updated) {
+                    if (auto it = by_uid.find(m.uid); it != by_uid.end()) *it->second = m;
+                    seen_changed.insert(m.uid);
+                    sel_->reported[m.uid] = m.modseq;
+                }
+        }
+    }
+
+    bool any_flags = std::any_of(c.items.begin(), c.items.end(), [](auto& i) { return i.kind == K::Flags; });
+    for (auto uid : uids) {
+        auto it = by_uid.find(uid);
+        if (it == by_uid.end()) continue;  // expunged by another session; reported later
+        auto& m = *it->second;
+        if (c.changed_since && m.modseq <= *c.changed_since) continue;
+        auto seq = sel_->seq_of(uid);
+        std::string items;
+        auto add = [&](const std::string& s) {
+            if (!items.empty()) items += ' ';
+            items += s;
+        };
+        std::optional<mail::ParsedMessage> parsed;
+        std::optional<std::string> raw;
+        auto get_parsed = [&]() -> const mail::ParsedMessage* {
+            if (!parsed) parsed = parsed_of(m.blob_id);
+            return parsed ? &*parsed : nullptr;
+        };
+        auto get_raw = [&]() -> const std::string& {
+            if (!raw) {
+                auto r = ctx_.store.blob(m.blob_id);
+                raw = r ? std::move(r).value() : std::string();
+            }
+            return *raw;
+        };
+        if (c.uid) add("UID " + std::to_string(uid));  // RFC 9051 §6.4.9: UID FETCH always returns UID
+        for (auto& item : c.items) {
+            switch (item.kind) {
+                case K::Flags: add("FLAGS " + flags_of(m)); break;
+                case K::Uid:
+                    if (!c.uid) add("UID " + std::to_string(uid));
+                    break;
+                case K::InternalDate: add("INTERNALDATE \"" + imap::imap_date_time(m.internal_date) + "\""); break;
+                case K::Rfc822Size: add("RFC822.SIZE " + std::to_string(m.size)); break;
+                case K::ModSeq: break;  // added once below
+                case K::Envelope:
+                    if (auto* p = get_parsed()) add("ENVELOPE " + imap::render_envelope(p->envelope, utf8()));
+                    break;
+                case K::BodyStructure:
+                    if (auto* p = get_parsed()) add("BODYSTRUCTURE " + imap::render_body_structure(p->root, true, utf8()));
+                    break;
+                case K::Body:
+                    if (auto* p = get_parsed()) add("BODY " + imap::render_body_structure(p->root, false, utf8()));
+                    break;
+                case K::Rfc822: add("RFC822 " + literal(get_raw())); break;
+                case K::Rfc822Header:
+                case K::Rfc822Text:
+                case K::BodySection: {
+                    imap::Section section = item.section;
+                    if (item.kind == K::Rfc822Header) section.text = imap::Section::Text::Header;
+                    if (item.kind == K::Rfc822Text) section.text = imap::Section::Text::Text;
+                    const auto* p = get_parsed();
+                    std::string name = item.kind == K::Rfc822Header ? "RFC822.HEADER"
+                                       : item.kind == K::Rfc822Text ? "RFC822.TEXT"
+                                                                    : imap::render_fetch_section_name(section, item.partial);
+                    if (!p) {
+                        add(name + " NIL");
+                        break;
+                    }
+                    std::string header_block;
+                    if (auto hr = imap::header_block_range(*p, section)) {
+                        auto b = ctx_.store.blob_range(m.blob_id, hr->offset, hr->length);
+                        if (b) header_block = std::move(b).value();
+                    }
+                    auto data = imap::resolve_section(*p, section, header_block);
+                    if (!data) {
+                        add(name + " NIL");
+                        break;
+                    }
+                    auto d = item.partial ? imap::apply_partial(*data, *item.partial) : *data;
+                    std::string bytes;
+                    if (d.use_synthesized) bytes = d.synthesized;
+                    else if (d.ranges.size() == 1 && !raw)
+                        bytes = d.ranges[0].length ? ctx_.store.blob_range(m.blob_id, d.ranges[0].offset, d.ranges[0].length).value() : "";
+                    else bytes = d.materialize(get_raw());
+                    add(name + " " + literal(bytes));
+                    break;
+                }
+            }
+        }
+        if (seen_changed.count(uid) && !any_flags) add("FLAGS " + flags_of(m));  // implicit \Seen change
+        if (condstore_ && (want_modseq || seen_changed.count(uid))) add("MODSEQ (" + std::to_string(m.modseq) + ")");
+        untagged(std::to_string(seq) + " FETCH (" + items + ")");
+        if (!co_await flush_if_large()) co_return;
+        (void)need_parsed;
+        (void)need_body;
+    }
+    ok(c.tag, c.uid ? "UID FETCH completed" : "FETCH completed");
+}
+
+net::awaitable<void> Session::on_store(const imap::Store& c) {
+    if (sel_->read_only) co_return no(c.tag, "[READ-ONLY] Mailbox is read-only");
+    co_await report_updates(c.uid);
+    store::FlagUpdate up;
+    if (!parse_flags(c.flags, up.flags, up.keywords)) co_return bad(c.tag, "Invalid flag");
+    up.uids = resolve(c.set, c.uid);
+    up.op = c.op == imap::StoreOp::Add ? store::FlagOp::Add
+            : c.op == imap::StoreOp::Remove ? store::FlagOp::Remove
+                                            : store::FlagOp::Replace;
+    up.unchanged_since = c.unchanged_since;
+    if (c.unchanged_since) condstore_ = true;
+    auto requested = up.uids;
+    auto r = co_await await_store<store::FlagResult>(
+        [&](auto cb) { ctx_.store.store_flags(sel_->info.id, std::move(up), std::move(cb)); });
+    if (!r) co_return no(c.tag, no_text(r.error()));
+    for (auto& m : r->updated) {
+        auto seq = sel_->seq_of(m.uid);
+        if (!seq) continue;
+        sel_->reported[m.uid] = m.modseq;
+        // RFC 7162 §3.1.3: with CONDSTORE, .SILENT still reports MODSEQ of changed messages.
+        if (!c.silent) untagged(std::to_string(seq) + " FETCH (" + fetch_flags_item(m, c.uid) + ")");
+        else if (condstore_)
+            untagged(std::to_string(seq) + " FETCH (" + (c.uid ? "UID " + std::to_string(m.uid) + " " : std::string()) +
+                     "MODSEQ (" + std::to_string(m.modseq) + "))");
+    }
+    if (!r->modified.empty()) {
+        std::vector<std::uint32_t> mod;
+        for (auto uid : r->modified) mod.push_back(c.uid ? uid : sel_->seq_of(uid));
+        std::sort(mod.begin(), mod.end());
+        co_return ok(c.tag, "[MODIFIED " + imap::format_sequence_set(mod) + "] Conditional STORE failed");
+    }
+    ok(c.tag, c.uid ? "UID STORE completed" : "STORE completed");
+}
+
+net::awaitable<std::optional<Session::SearchResult>> Session::run_search(const std::string& tag,
+                                                                           const imap::SearchKeyPtr& key) {
+    SearchResult res;
+    if (!key) co_return res;
+    auto list = ctx_.store.list_messages(sel_->info.id);
+    if (!list) {
+        no(tag, no_text(list.error()));
+        co_return std::nullopt;
+    }
+    // BODY/TEXT keys are answered from the full-text index built at delivery.
+    imap::TextMatches text;
+    for (auto* k : imap::text_keys(*key)) {
+        store::SearchTextQuery q{sel_->info.id, k->text, k->kind == imap::SearchKey::Kind::Text};
+        auto r = ctx_.store.search_text(q);
+        text[k] = r ? std::move(r).value() : std::vector<std::uint32_t>{};
+    }
+    bool parsed_needed = imap::needs_parsed(*key);
+    imap::SearchContext ctx;
+    ctx.max_seq = sel_->exists();
+    ctx.max_uid = sel_->max_uid();
+    ctx.text_matches = &text;
+    ctx.saved_uids = sel_->saved_search ? &*sel_->saved_search : nullptr;
+    for (auto& m : *list) {
+        auto seq = sel_->seq_of(m.uid);
+        if (!seq) continue;  // not yet announced to the client
+        std::optional<mail::ParsedMessage> parsed;
+        if (parsed_needed) parsed = parsed_of(m.blob_id);
+        imap::SearchMessage sm;
+        sm.seq = seq;
+        sm.uid = m.uid;
+        sm.flags = m.flags;
+        sm.recent = sel_->recent.count(m.uid) > 0;
+        sm.keywords = &m.keywords;
+        sm.internal_date = m.internal_date;
+        sm.size = m.size;
+        sm.modseq = m.modseq;
+        sm.parsed = parsed ? &*parsed : nullptr;
+        if (imap::matches(*key, sm, ctx)) {
+            res.seqs.push_back(seq);
+            res.uids.push_back(m.uid);
+            res.max_modseq = std::max(res.max_modseq, m.modseq);
+        }
+    }
+    co_return res;
+}
+
+namespace {
+bool uses_modseq(const imap::SearchKey& k) {
+    if (k.kind == imap::SearchKey::Kind::ModSeq) return true;
+    for (auto& c : k.children)
+        if (c && uses_modseq(*c)) return true;
+    return false;
+}
+}  // namespace
+
+net::awaitable<void> Session::on_search(const imap::Search& c) {
+    co_await report_updates(c.uid);
+    auto res = co_await run_search(c.tag, c.key);
+    if (!res) co_return;
+    bool modseq = c.key && uses_modseq(*c.key);
+    if (modseq) condstore_ = true;
+    auto& nums = c.uid ? res->uids : res->seqs;
+    if (c.returns.save) sel_->saved_search = res->uids;  // RFC 5182
+    if (c.return_given || rev2_) {
+        // RFC 4731 ESEARCH; RFC 9051 answers every SEARCH this way.
+        std::string s = "ESEARCH (TAG " + imap::quoted_or_literal(c.tag, false) + ")";
+        if (c.uid) s += " UID";
+        auto r = c.returns;
+        bool none = !r.min && !r.max && !r.count && !r.all && !r.save;
+        if (none) r.all = true;  // "RETURN ()" means ALL
+        if (r.save && !r.min && !r.max && !r.count && !r.all && c.return_given) {
+        } else {
+            if (r.min && !nums.empty()) s += " MIN " + std::to_string(nums.front());
+            if (r.max && !nums.empty()) s += " MAX " + std::to_string(nums.back());
+            if (r.all && !nums.empty()) s += " ALL " + imap::format_sequence_set(nums);
+            if (r.count) s += " COUNT " + std::to_string(nums.size());
+            if (modseq && !nums.empty()) s += " MODSEQ " + std::to_string(res->max_modseq);
+        }
+        untagged(s);
+    } else {
+        std::string s = "SEARCH";
+        for (auto n : nums) s += " " + std::to_string(n);
+        if (modseq && !nums.empty()) s += " (MODSEQ " + std::to_string(res->max_modseq) + ")";  // RFC 7162 §3.1.5
+        untagged(s);
+    }
+    ok(c.tag, c.uid ? "UID SEARCH completed" : "SEARCH completed");
+}
+
+namespace {
+struct Materialized {
+    std::vector<store::MessageInfo> infos;
+    std::vector<mail::ParsedMessage> parsed;
+    std::vector<imap::SearchMessage> msgs;
+};
+}  // namespace
+
+net::awaitable<void> Session::on_sort(const imap::Sort& c) {
+    co_await report_updates(c.uid);
+    auto res = co_await run_search(c.tag, c.key);
+    if (!res) co_return;
+    auto list = ctx_.store.list_messages(sel_->info.id);
+    if (!list) co_return no(c.tag, no_text(list.error()));
+    std::map<std::uint32_t, store::MessageInfo*> by_uid;
+    for (auto& m : *list) by_uid[m.uid] = &m;
+    std::vector<mail::ParsedMessage> parsed;
+    parsed.reserve(res->uids.size());
+    std::vector<imap::SearchMessage> msgs;
+    for (std::size_t i = 0; i < res->uids.size(); ++i) {
+        auto* m = by_uid[res->uids[i]];
+        if (!m) continue;
+        auto p = parsed_of(m->blob_id);
+        parsed.push_back(p ? std::move(*p) : mail::ParsedMessage{});
+        imap::SearchMessage sm;
+        sm.seq = res->seqs[i];
+        sm.uid = m->uid;
+        sm.flags = m->flags;
+        sm.keywords = &m->keywords;
+        sm.internal_date = m->internal_date;
+        sm.size = m->size;
+        sm.modseq = m->modseq;
+        msgs.push_back(sm);
+    }
+    for (std::size_t i = 0; i < msgs.size(); ++i) msgs[i].parsed = &parsed[i];
+    std::vector<imap::SortCriterion> crit;
+    for (auto& k : c.criteria) crit.push_back(k);
+    auto order = imap::sort_messages(crit, msgs, c.uid);
+    std::string s = "SORT";
+    for (auto n : order) s += " " + std::to_string(n);
+    untagged(s);
+    ok(c.tag, c.uid ? "UID SORT completed" : "SORT completed");
+}
+
+net::awaitable<void> Session::on_thread(const imap::Thread& c) {
+    co_await report_updates(c.uid);
+    auto res = co_await run_search(c.tag, c.key);
+    if (!res) co_return;
+    auto list = ctx_.store.list_messages(sel_->info.id);
+    if (!list) co_return no(c.tag, no_text(list.error()));
+    std::map<std::uint32_t, store::MessageInfo*> by_uid;
+    for (auto& m : *list) by_uid[m.uid] = &m;
+    std::vector<mail::ParsedMessage> parsed;
+    parsed.reserve(res->uids.size());
+    std::vector<imap::SearchMessage> msgs;
+    for (std::size_t i = 0; i < res->uids.size(); ++i) {
+        auto* m = by_uid[res->uids[i]];
+        if (!m) continue;
+        auto p = parsed_of(m->blob_id);
+        parsed.push_back(p ? std::move(*p) : mail::ParsedMessage{});
+        imap::SearchMessage sm;
+        sm.seq = res->seqs[i];
+        sm.uid = m->uid;
+        sm.internal_date = m->internal_date;
+        sm.size = m->size;
+        msgs.push_back(sm);
+    }
+    for (std::size_t i = 0; i < msgs.size(); ++i) msgs[i].parsed = &parsed[i];
+    untagged("THREAD " + imap::thread_response(c.algorithm, msgs, c.uid));
+    ok(c.tag, c.uid ? "UID THREAD completed" : "THREAD completed");
+}
+
+net::awaitable<void> Session::on_copy(const std::string& tag, bool uid, const imap::SequenceSet& set,
+                                      const std::string& mailbox, bool move) {
+    if (move && sel_->read_only) co_return no(tag, "[READ-ONLY] Mailbox is read-only");
+    co_await report_updates(uid);
+    auto dest = ctx_.store.find_mailbox(account_.id, mailbox);
+    if (!dest) co_return no(tag, dest.error().code == store::Errc::NotFound ? "[TRYCREATE] No such mailbox" : no_text(dest.error()));
+    auto uids = resolve(set, uid);
+    if (uids.empty()) {
+        if (!uid && !set.saved && !set.ranges.empty()) co_return bad(tag, "Invalid message sequence number");
+        co_return ok(tag, move ? "MOVE completed" : "COPY completed");
+    }
+    auto r = co_await await_store<store::CopyResult>(
+        [&](auto cb) { ctx_.store.copy(sel_->info.id, uids, dest->id, move, std::move(cb)); });
+    if (!r) co_return no(tag, no_text(r.error()));
+    std::string code;
+    if (!r->dest_uids.empty())
+        code = "[COPYUID " + std::to_string(r->uidvalidity) + " " + imap::format_sequence_set(r->source_uids) + " " +
+               imap::format_sequence_set(r->dest_uids) + "] ";
+    if (!move) co_return ok(tag, code + "COPY completed");
+    // RFC 6851 §4.3: COPYUID in an untagged OK, then the expunges, then the tagged OK.
+    if (!code.empty()) untagged("OK " + code + "Moved");
+    std::vector<std::uint32_t> moved = r->source_uids;
+    for (auto u : moved) sel_->pending_expunge.erase(u);
+    emit_expunges(moved);
+    ok(tag, "MOVE completed");
+}
+
+net::awaitable<void> Session::on_expunge(const std::string& tag, const std::optional<imap::SequenceSet>& uid_set) {
+    if (sel_->read_only) co_return no(tag, "[READ-ONLY] Mailbox is read-only");
+    auto list = ctx_.store.list_messages(sel_->info.id);
+    if (!list) co_return no(tag, no_text(list.error()));
+    std::vector<std::uint32_t> doomed;
+    auto allowed = uid_set ? resolve(*uid_set, true) : std::vector<std::uint32_t>{};
+    for (auto& m : *list) {
+        if (!(m.flags & store::kFlagDeleted) || !sel_->seq_of(m.uid)) continue;
+        if (uid_set && !std::binary_search(allowed.begin(), allowed.end(), m.uid)) continue;
+        doomed.push_back(m.uid);
+    }
+    if (!doomed.empty()) {
+        auto r = co_await await_store<std::vector<std::uint32_t>>(
+            [&](auto cb) { ctx_.store.expunge(sel_->info.id, doomed, std::move(cb)); });
+        if (!r) co_return no(tag, no_text(r.error()));
+    }
+    co_await report_updates(true);
+    ok(tag, uid_set ? "UID EXPUNGE completed" : "EXPUNGE completed");
+}
+
+net::awaitable<void> Session::on_close(const std::string& tag, bool expunge) {
+    if (expunge && !sel_->read_only) {
+        // RFC 9051 §6.4.1: CLOSE expunges silently.
+        auto list = ctx_.store.list_messages(sel_->info.id);
+        if (list) {
+            std::vector<std::uint32_t> doomed;
+            for (auto& m : *list)
+                if (m.flags & store::kFlagDeleted) doomed.push_back(m.uid);
+            if (!doomed.empty())
+                (void)co_await await_store<std::vector<std::uint32_t>>(
+                    [&](auto cb) { ctx_.store.expunge(sel_->info.id, doomed, std::move(cb)); });
+        }
+    }
+    select_none();
+    ok(tag, expunge ? "CLOSE completed" : "UNSELECT completed");
+}
+
+net::awaitable<void> Session::on_idle(const imap::Idle& c) {
+    // RFC 2177: report what is pending, then push updates as they happen until DONE.
+    if (sel_) co_await report_updates(true);
+    raw("+ idling\r\n");
+    if (!co_await flush()) co_return (void)(state_ = State::Logout);
+    idling_ = true;
+    if (change_pending_ && sel_) {
+        co_await report_updates(true);
+        if (!co_await flush()) co_return (void)(state_ = State::Logout);
+    }
+    std::string line;
+    auto st = co_await conn_.read_line(line, 1024, true);
+    idling_ = false;
+    while (pushing_) co_await conn_.sleep(std::chrono::milliseconds(1));  // let an in-flight push finish
+    if (st == net::ReadStatus::Timeout) {
+        untagged("BYE Autologout; idle for too long");
+        state_ = State::Logout;
+        co_return;
+    }
+    if (st == net::ReadStatus::Shutdown) {
+        untagged("BYE [UNAVAILABLE] Server shutting down");
+        state_ = State::Logout;
+        co_return;
+    }
+    if (st != net::ReadStatus::Ok) co_return (void)(state_ = State::Logout);
+    if (!imap::is_done_line(line)) co_return bad(c.tag, "Expected DONE");
+    if (sel_) co_await report_updates(true);
+    ok(c.tag, "IDLE terminated");
+}
+
+}  // namespace roost::imapd
