@@ -63,6 +63,8 @@ void ensure_certificate(const std::string& cert_path, const std::string& key_pat
     auto old = ::umask(077);
     std::unique_ptr<FILE, FileCloser> kf(std::fopen(key_path.c_str(), "w"));
     ::umask(old);
+    // umask only applies to a new file: an existing (stale) key.pem keeps its mode unless we reset it.
+    if (kf && ::fchmod(::fileno(kf.get()), 0600) != 0) kf.reset();
     if (!kf || !PEM_write_PrivateKey(kf.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr))
         throw std::runtime_error("cannot write TLS key '" + key_path + "'");
     std::unique_ptr<FILE, FileCloser> cf(std::fopen(cert_path.c_str(), "w"));

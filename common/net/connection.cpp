@@ -9,6 +9,8 @@
 #include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
 
+#include <zlib.h>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -22,6 +24,22 @@ namespace roost::net {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct Deflate {
+    z_stream in{}, out{};
+    std::string raw;  // compressed input not yet inflated (in.next_in points into it)
+    Deflate() {
+        // RFC 4978 §3: raw deflate (RFC 1951), no zlib header.
+        inflateInit2(&in, -15);
+        deflateInit2(&out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+    }
+    ~Deflate() {
+        inflateEnd(&in);
+        deflateEnd(&out);
+    }
+};
+
+Connection::Impl::~Impl() = default;
 
 Connection::Impl::Impl(tcp::socket s, asio::ssl::context* ctx)
     : socket(std::move(s)), tls_ctx(ctx), timer(socket.get_executor()), sid(log::new_session_id()) {
@@ -80,6 +98,33 @@ awaitable<ReadStatus> Connection::fill() {
         s.start = 0;
     }
     constexpr std::size_t chunk = 16384;
+    if (s.z) {
+        auto& z = *s.z;
+        for (;;) {
+            if (z.in.avail_in == 0) {
+                z.raw.resize(chunk);
+                auto n = co_await s.read_some(z.raw.data(), chunk);
+                if (n == 0) {
+                    if (s.shutdown && s.idle) co_return ReadStatus::Shutdown;
+                    co_return s.timed_out ? ReadStatus::Timeout : ReadStatus::Eof;
+                }
+                z.in.next_in = reinterpret_cast<Bytef*>(z.raw.data());
+                z.in.avail_in = static_cast<uInt>(n);
+            }
+            // Inflate at most 64 KiB per call: a decompression bomb cannot grow the buffer unboundedly
+            // (the line reader's limits apply to what comes out).
+            constexpr std::size_t out_chunk = 65536;
+            auto old = s.buf.size();
+            s.buf.resize(old + out_chunk);
+            z.in.next_out = reinterpret_cast<Bytef*>(s.buf.data() + old);
+            z.in.avail_out = static_cast<uInt>(out_chunk);
+            int rc = inflate(&z.in, Z_SYNC_FLUSH);
+            auto produced = out_chunk - z.in.avail_out;
+            s.buf.resize(old + produced);
+            if (rc != Z_OK && rc != Z_BUF_ERROR) co_return ReadStatus::Eof;  // corrupt stream
+            if (produced > 0) co_return ReadStatus::Ok;
+        }
+    }
     auto old = s.buf.size();
     s.buf.resize(old + chunk);
     auto n = co_await s.read_some(s.buf.data() + old, chunk);
@@ -107,12 +152,13 @@ awaitable<ReadStatus> Connection::read_line(std::string& line, std::size_t max_l
         auto view = buffered();
         auto lf = view.find('\n', scanned);
         if (lf != std::string_view::npos) {
-            if (discarding || lf > max_length + 1) {
+            auto end = lf;
+            if (end > 0 && view[end - 1] == '\r') --end;
+            // The limit is on the line without its CR LF / LF, whichever ending the client used.
+            if (discarding || end > max_length) {
                 consume(lf + 1);
                 co_return ReadStatus::TooLong;
             }
-            auto end = lf;
-            if (end > 0 && view[end - 1] == '\r') --end;
             line.assign(view.substr(0, end));
             consume(lf + 1);
             co_return ReadStatus::Ok;
@@ -131,9 +177,25 @@ awaitable<ReadStatus> Connection::read_line(std::string& line, std::size_t max_l
     }
 }
 
-awaitable<bool> Connection::write(std::string_view data) {
+awaitable<bool> Connection::write(std::string_view plain) {
     auto& s = *impl_;
     if (s.closed) co_return false;
+    std::string compressed;
+    std::string_view data = plain;
+    if (s.z) {
+        auto& out = s.z->out;
+        out.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+        out.avail_in = static_cast<uInt>(plain.size());
+        do {
+            auto old = compressed.size();
+            compressed.resize(old + plain.size() / 2 + 1024);
+            out.next_out = reinterpret_cast<Bytef*>(compressed.data() + old);
+            out.avail_out = static_cast<uInt>(compressed.size() - old);
+            deflate(&out, Z_SYNC_FLUSH);
+            compressed.resize(compressed.size() - out.avail_out);
+        } while (out.avail_in > 0 || out.avail_out == 0);
+        data = compressed;
+    }
     s.timed_out = false;
     s.timer.expires_after(s.timeout);
     s.timer.async_wait([&s](boost::system::error_code ec) {
@@ -179,6 +241,14 @@ awaitable<bool> Connection::start_tls() {
     co_return true;
 }
 
+void Connection::start_compression() {
+    impl_->buf.clear();
+    impl_->start = 0;
+    impl_->z = std::make_unique<Deflate>();
+}
+
+bool Connection::compression_active() const { return impl_->z != nullptr; }
+
 bool Connection::tls_active() const { return impl_->tls != nullptr && !impl_->closed; }
 
 std::string Connection::tls_description() const {
@@ -214,8 +284,10 @@ namespace {
 class WorkerPool {
 public:
     static WorkerPool& instance() {
-        static WorkerPool pool(std::max(2u, std::thread::hardware_concurrency()));
-        return pool;
+        // Never destroyed: the detached workers wait on cv_ until the process ends, and destroying a
+        // condition variable with waiters blocks exit() forever in glibc (pthread_cond_destroy).
+        static WorkerPool* pool = new WorkerPool(std::max(2u, std::thread::hardware_concurrency()));
+        return *pool;
     }
     void post(std::function<void()> fn) {
         {

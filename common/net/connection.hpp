@@ -52,6 +52,11 @@ public:
     bool tls_active() const;
     std::string tls_description() const;  // "TLSv1.3 TLS_AES_256_GCM_SHA384", empty without TLS
 
+    // RFC 4978 COMPRESS=DEFLATE: from now on both directions are raw deflate streams (over TLS if active).
+    // Call after the (uncompressed) OK has been written. Buffered plaintext is discarded, as for STARTTLS.
+    void start_compression();
+    bool compression_active() const;
+
     void set_timeout(std::chrono::seconds timeout);
     std::chrono::seconds timeout() const;
 

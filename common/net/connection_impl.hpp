@@ -11,6 +11,8 @@
 
 namespace roost::net {
 
+struct Deflate;  // zlib state, connection.cpp
+
 struct Connection::Impl {
     Impl(boost::asio::ip::tcp::socket s, boost::asio::ssl::context* ctx);
 
@@ -29,6 +31,8 @@ struct Connection::Impl {
     std::string peer_ip, local_ip, sid;
     std::uint16_t peer_port = 0, local_port = 0;
     bool loopback = false;
+    std::unique_ptr<Deflate> z;
+    ~Impl();
 };
 
 }  // namespace roost::net

@@ -237,7 +237,7 @@ private:
     std::string tag() {
         std::size_t start = pos_;
         while (!at_end() && is_tag_char(s_[pos_])) ++pos_;
-        if (pos_ == start) fail("invalid tag");
+        if (pos_ == start || (!at_end() && s_[pos_] != ' ')) fail("invalid tag");
         return std::string(s_.substr(start, pos_ - start));
     }
 
@@ -1283,7 +1283,7 @@ std::optional<ParseFailure> check_prefix(std::string_view text, const ParserOpti
     } catch (const SyntaxError& e) {
         return make_failure(p.parsed_tag().empty() ? tag_of(text) : p.parsed_tag(), e.message, e.kind);
     }
-    return make_failure(tag_of(text), "unexpected literal");
+    return std::nullopt;  // complete already: the announced literal is empty
 }
 
 }  // namespace

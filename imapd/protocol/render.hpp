@@ -65,8 +65,8 @@ std::optional<ByteRange> header_block_range(const mail::ParsedMessage& message, 
 //    message's parts; part 1 of a non-multipart message is its body);
 //  - [n.MIME] the MIME header of part n;
 //  - a part that does not exist, or HEADER/TEXT on a part that is not a message → empty content.
-// HEADER and HEADER.FIELDS results include the blank line ending the header (HEADER.FIELDS always
-// ends in CRLF CRLF-style: the matched fields then "\r\n"). `header_block` must be exactly the bytes
+// HEADER and HEADER.FIELDS results include the blank line ending the header (HEADER.FIELDS: the
+// matching fields as written, each ending in a line break, then "\r\n"). `header_block` must be the bytes
 // at header_block_range() for HEADER.FIELDS sections (ignored otherwise); nullopt if its size does
 // not match that range (a caller bug) or MIME is asked of the whole message.
 std::optional<SectionData> resolve_section(const mail::ParsedMessage& message, const Section& section,

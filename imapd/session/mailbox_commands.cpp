@@ -34,9 +34,9 @@ net::awaitable<void> Session::on_select(const imap::SelectArgs& c, bool read_onl
         if (qresync_ || rev2_) untagged("OK [CLOSED] Previous mailbox closed");  // RFC 7162 §3.2.11
     }
     auto mb = ctx_.store.find_mailbox(account_.id, c.mailbox);
-    if (!mb) co_return no(c.tag, no_for(mb.error()));
+    if (!mb) { no(c.tag, no_for(mb.error())); co_return; }
     auto msgs = ctx_.store.list_messages(mb->id);
-    if (!msgs) co_return no(c.tag, no_for(msgs.error()));
+    if (!msgs) { no(c.tag, no_for(msgs.error())); co_return; }
     SelectedMailbox s;
     s.info = *mb;
     s.read_only = read_only;
@@ -248,17 +248,17 @@ void Session::on_getquotaroot(const imap::GetQuotaRoot& c) {
 
 net::awaitable<void> Session::on_append(imap::Append& c) {
     auto mb = ctx_.store.find_mailbox(account_.id, c.mailbox);
-    if (!mb) co_return no(c.tag, mb.error().code == store::Errc::NotFound ? "[TRYCREATE] No such mailbox" : no_for(mb.error()));
-    if (c.message.size() > cfg_.limits.max_message_size) co_return no(c.tag, "[TOOBIG] Message too large");
+    if (!mb) { no(c.tag, mb.error().code == store::Errc::NotFound ? "[TRYCREATE] No such mailbox" : no_for(mb.error())); co_return; }
+    if (c.message.size() > cfg_.limits.max_message_size) { no(c.tag, "[TOOBIG] Message too large"); co_return; }
     store::AppendRequest req;
-    if (!parse_flags(c.flags, req.flags, req.keywords)) co_return bad(c.tag, "Invalid flag in APPEND");
+    if (!parse_flags(c.flags, req.flags, req.keywords)) { bad(c.tag, "Invalid flag in APPEND"); co_return; }
     req.account_id = account_.id;
     req.mailbox_id = mb->id;
     req.raw = std::move(c.message);
     if (c.internal_date) req.internal_date = c.internal_date->unix_seconds;
     auto r = co_await await_store<store::AppendResult>(
         [&](auto cb) { ctx_.store.append(std::move(req), std::move(cb)); });
-    if (!r) co_return no(c.tag, no_for(r.error()));
+    if (!r) { no(c.tag, no_for(r.error())); co_return; }
     // RFC 4315 §3
     ok(c.tag, "[APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) + "] APPEND completed");
 }

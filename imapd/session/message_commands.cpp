@@ -65,7 +65,7 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
     }
 
     auto list = ctx_.store.list_messages(sel_->info.id);
-    if (!list) co_return no(c.tag, no_text(list.error()));
+    if (!list) { no(c.tag, no_text(list.error())); co_return; }
     std::map<std::uint32_t, store::MessageInfo*> by_uid;
     for (auto& m : *list) by_uid[m.uid] = &m;
 
@@ -173,7 +173,7 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
         if (seen_changed.count(uid) && !any_flags) add("FLAGS " + flags_of(m));  // implicit \Seen change
         if (condstore_ && (want_modseq || seen_changed.count(uid))) add("MODSEQ (" + std::to_string(m.modseq) + ")");
         untagged(std::to_string(seq) + " FETCH (" + items + ")");
-        if (!co_await flush_if_large()) co_return;
+        { bool awaited = co_await flush_if_large(); if (!awaited) co_return; }
         (void)need_parsed;
         (void)need_body;
     }
@@ -181,10 +181,10 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
 }
 
 net::awaitable<void> Session::on_store(const imap::Store& c) {
-    if (sel_->read_only) co_return no(c.tag, "[READ-ONLY] Mailbox is read-only");
+    if (sel_->read_only) { no(c.tag, "[READ-ONLY] Mailbox is read-only"); co_return; }
     co_await report_updates(c.uid);
     store::FlagUpdate up;
-    if (!parse_flags(c.flags, up.flags, up.keywords)) co_return bad(c.tag, "Invalid flag");
+    if (!parse_flags(c.flags, up.flags, up.keywords)) { bad(c.tag, "Invalid flag"); co_return; }
     up.uids = resolve(c.set, c.uid);
     up.op = c.op == imap::StoreOp::Add ? store::FlagOp::Add
             : c.op == imap::StoreOp::Remove ? store::FlagOp::Remove
@@ -194,7 +194,7 @@ net::awaitable<void> Session::on_store(const imap::Store& c) {
     auto requested = up.uids;
     auto r = co_await await_store<store::FlagResult>(
         [&](auto cb) { ctx_.store.store_flags(sel_->info.id, std::move(up), std::move(cb)); });
-    if (!r) co_return no(c.tag, no_text(r.error()));
+    if (!r) { no(c.tag, no_text(r.error())); co_return; }
     for (auto& m : r->updated) {
         auto seq = sel_->seq_of(m.uid);
         if (!seq) continue;
@@ -209,7 +209,7 @@ net::awaitable<void> Session::on_store(const imap::Store& c) {
         std::vector<std::uint32_t> mod;
         for (auto uid : r->modified) mod.push_back(c.uid ? uid : sel_->seq_of(uid));
         std::sort(mod.begin(), mod.end());
-        co_return ok(c.tag, "[MODIFIED " + imap::format_sequence_set(mod) + "] Conditional STORE failed");
+        { ok(c.tag, "[MODIFIED " + imap::format_sequence_set(mod) + "] Conditional STORE failed"); co_return; }
     }
     ok(c.tag, c.uid ? "UID STORE completed" : "STORE completed");
 }
@@ -315,7 +315,7 @@ net::awaitable<void> Session::on_sort(const imap::Sort& c) {
     auto res = co_await run_search(c.tag, c.key);
     if (!res) co_return;
     auto list = ctx_.store.list_messages(sel_->info.id);
-    if (!list) co_return no(c.tag, no_text(list.error()));
+    if (!list) { no(c.tag, no_text(list.error())); co_return; }
     std::map<std::uint32_t, store::MessageInfo*> by_uid;
     for (auto& m : *list) by_uid[m.uid] = &m;
     std::vector<mail::ParsedMessage> parsed;
@@ -351,7 +351,7 @@ net::awaitable<void> Session::on_thread(const imap::Thread& c) {
     auto res = co_await run_search(c.tag, c.key);
     if (!res) co_return;
     auto list = ctx_.store.list_messages(sel_->info.id);
-    if (!list) co_return no(c.tag, no_text(list.error()));
+    if (!list) { no(c.tag, no_text(list.error())); co_return; }
     std::map<std::uint32_t, store::MessageInfo*> by_uid;
     for (auto& m : *list) by_uid[m.uid] = &m;
     std::vector<mail::ParsedMessage> parsed;
@@ -376,23 +376,23 @@ net::awaitable<void> Session::on_thread(const imap::Thread& c) {
 
 net::awaitable<void> Session::on_copy(const std::string& tag, bool uid, const imap::SequenceSet& set,
                                       const std::string& mailbox, bool move) {
-    if (move && sel_->read_only) co_return no(tag, "[READ-ONLY] Mailbox is read-only");
+    if (move && sel_->read_only) { no(tag, "[READ-ONLY] Mailbox is read-only"); co_return; }
     co_await report_updates(uid);
     auto dest = ctx_.store.find_mailbox(account_.id, mailbox);
-    if (!dest) co_return no(tag, dest.error().code == store::Errc::NotFound ? "[TRYCREATE] No such mailbox" : no_text(dest.error()));
+    if (!dest) { no(tag, dest.error().code == store::Errc::NotFound ? "[TRYCREATE] No such mailbox" : no_text(dest.error())); co_return; }
     auto uids = resolve(set, uid);
     if (uids.empty()) {
-        if (!uid && !set.saved && !set.ranges.empty()) co_return bad(tag, "Invalid message sequence number");
-        co_return ok(tag, move ? "MOVE completed" : "COPY completed");
+        if (!uid && !set.saved && !set.ranges.empty()) { bad(tag, "Invalid message sequence number"); co_return; }
+        { ok(tag, move ? "MOVE completed" : "COPY completed"); co_return; }
     }
     auto r = co_await await_store<store::CopyResult>(
         [&](auto cb) { ctx_.store.copy(sel_->info.id, uids, dest->id, move, std::move(cb)); });
-    if (!r) co_return no(tag, no_text(r.error()));
+    if (!r) { no(tag, no_text(r.error())); co_return; }
     std::string code;
     if (!r->dest_uids.empty())
         code = "[COPYUID " + std::to_string(r->uidvalidity) + " " + imap::format_sequence_set(r->source_uids) + " " +
                imap::format_sequence_set(r->dest_uids) + "] ";
-    if (!move) co_return ok(tag, code + "COPY completed");
+    if (!move) { ok(tag, code + "COPY completed"); co_return; }
     // RFC 6851 §4.3: COPYUID in an untagged OK, then the expunges, then the tagged OK.
     if (!code.empty()) untagged("OK " + code + "Moved");
     std::vector<std::uint32_t> moved = r->source_uids;
@@ -402,9 +402,9 @@ net::awaitable<void> Session::on_copy(const std::string& tag, bool uid, const im
 }
 
 net::awaitable<void> Session::on_expunge(const std::string& tag, const std::optional<imap::SequenceSet>& uid_set) {
-    if (sel_->read_only) co_return no(tag, "[READ-ONLY] Mailbox is read-only");
+    if (sel_->read_only) { no(tag, "[READ-ONLY] Mailbox is read-only"); co_return; }
     auto list = ctx_.store.list_messages(sel_->info.id);
-    if (!list) co_return no(tag, no_text(list.error()));
+    if (!list) { no(tag, no_text(list.error())); co_return; }
     std::vector<std::uint32_t> doomed;
     auto allowed = uid_set ? resolve(*uid_set, true) : std::vector<std::uint32_t>{};
     for (auto& m : *list) {
@@ -415,7 +415,7 @@ net::awaitable<void> Session::on_expunge(const std::string& tag, const std::opti
     if (!doomed.empty()) {
         auto r = co_await await_store<std::vector<std::uint32_t>>(
             [&](auto cb) { ctx_.store.expunge(sel_->info.id, doomed, std::move(cb)); });
-        if (!r) co_return no(tag, no_text(r.error()));
+        if (!r) { no(tag, no_text(r.error())); co_return; }
     }
     co_await report_updates(true);
     ok(tag, uid_set ? "UID EXPUNGE completed" : "EXPUNGE completed");
@@ -442,11 +442,11 @@ net::awaitable<void> Session::on_idle(const imap::Idle& c) {
     // RFC 2177: report what is pending, then push updates as they happen until DONE.
     if (sel_) co_await report_updates(true);
     raw("+ idling\r\n");
-    if (!co_await flush()) co_return (void)(state_ = State::Logout);
+    { bool awaited = co_await flush(); if (!awaited) { state_ = State::Logout; co_return; } }
     idling_ = true;
     if (change_pending_ && sel_) {
         co_await report_updates(true);
-        if (!co_await flush()) co_return (void)(state_ = State::Logout);
+        { bool awaited = co_await flush(); if (!awaited) { state_ = State::Logout; co_return; } }
     }
     std::string line;
     auto st = co_await conn_.read_line(line, 1024, true);
@@ -462,8 +462,8 @@ net::awaitable<void> Session::on_idle(const imap::Idle& c) {
         state_ = State::Logout;
         co_return;
     }
-    if (st != net::ReadStatus::Ok) co_return (void)(state_ = State::Logout);
-    if (!imap::is_done_line(line)) co_return bad(c.tag, "Expected DONE");
+    if (st != net::ReadStatus::Ok) { state_ = State::Logout; co_return; }
+    if (!imap::is_done_line(line)) { bad(c.tag, "Expected DONE"); co_return; }
     if (sel_) co_await report_updates(true);
     ok(c.tag, "IDLE terminated");
 }

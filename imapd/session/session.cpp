@@ -84,6 +84,7 @@ std::string Session::capabilities() const {
     c += " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED"
          " LIST-STATUS UIDPLUS MOVE CONDSTORE QRESYNC ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT"
          " THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE STATUS=SIZE UTF8=ACCEPT";
+    if (state_ != State::NotAuthenticated && !conn_.compression_active()) c += " COMPRESS=DEFLATE";
     c += " APPENDLIMIT=" + std::to_string(cfg_.limits.max_message_size);
     return c;
 }
@@ -116,12 +117,12 @@ void Session::select_none() {
 net::awaitable<void> Session::run() {
     conn_.set_timeout(cfg_.imap_options.idle_timeout);  // RFC 9051 §5.4 autologout
     untagged("OK [CAPABILITY " + capabilities() + "] " + cfg_.hostname + " Roost IMAP ready");
-    if (!co_await flush()) co_return;
+    { bool awaited = co_await flush(); if (!awaited) co_return; }
     while (state_ != State::Logout) {
         auto [used, event] = reader_.feed(conn_.buffered());
         conn_.consume(used);
         if (std::holds_alternative<imap::NeedMore>(event)) {
-            if (!co_await flush()) co_return;
+            { bool awaited = co_await flush(); if (!awaited) co_return; }
             auto st = co_await conn_.fill();
             if (st == net::ReadStatus::Timeout) {
                 untagged("BYE Autologout; idle for too long");
@@ -137,7 +138,7 @@ net::awaitable<void> Session::run() {
         if (auto* c = std::get_if<imap::NeedContinuation>(&event)) {
             // RFC 9051 §7.5: the client waits for this before sending a synchronising literal.
             raw("+ Ready for literal data\r\n");
-            if (!co_await flush()) co_return;
+            { bool awaited = co_await flush(); if (!awaited) co_return; }
             (void)c;
             continue;
         }
@@ -187,70 +188,81 @@ net::awaitable<void> Session::dispatch(Cmd& cmd) {
         state_ = State::Logout;
         co_return;
     }
-    if (auto* c = std::get_if<Id>(&cmd)) co_return on_id(*c);
-    if (auto* c = std::get_if<StartTls>(&cmd)) co_return co_await on_starttls(*c);
-    if (auto* c = std::get_if<Login>(&cmd)) co_return co_await on_login(*c);
-    if (auto* c = std::get_if<Authenticate>(&cmd)) co_return co_await on_authenticate(*c);
-    if (auto* c = std::get_if<Enable>(&cmd)) co_return on_enable(*c);
-    if (auto* c = std::get_if<Namespace>(&cmd)) co_return on_namespace(*c);
-    if (auto* c = std::get_if<Select>(&cmd)) co_return co_await on_select(*c, false, "SELECT");
-    if (auto* c = std::get_if<Examine>(&cmd)) co_return co_await on_select(*c, true, "EXAMINE");
-    if (auto* c = std::get_if<Create>(&cmd)) co_return on_create(*c);
-    if (auto* c = std::get_if<Delete>(&cmd)) co_return on_delete(*c);
-    if (auto* c = std::get_if<Rename>(&cmd)) co_return on_rename(*c);
-    if (auto* c = std::get_if<Subscribe>(&cmd)) co_return on_subscribe(c->tag, c->mailbox, true);
-    if (auto* c = std::get_if<Unsubscribe>(&cmd)) co_return on_subscribe(c->tag, c->mailbox, false);
-    if (auto* c = std::get_if<List>(&cmd)) co_return on_list(*c);
-    if (auto* c = std::get_if<Lsub>(&cmd)) co_return on_lsub(*c);
-    if (auto* c = std::get_if<Status>(&cmd)) co_return on_status(*c);
+    if (auto* c = std::get_if<Id>(&cmd)) { on_id(*c); co_return; }
+    if (auto* c = std::get_if<StartTls>(&cmd)) { co_await on_starttls(*c); co_return; }
+    if (auto* c = std::get_if<Login>(&cmd)) { co_await on_login(*c); co_return; }
+    if (auto* c = std::get_if<Authenticate>(&cmd)) { co_await on_authenticate(*c); co_return; }
+    if (auto* c = std::get_if<Enable>(&cmd)) { on_enable(*c); co_return; }
+    if (auto* c = std::get_if<Namespace>(&cmd)) { on_namespace(*c); co_return; }
+    if (auto* c = std::get_if<Select>(&cmd)) { co_await on_select(*c, false, "SELECT"); co_return; }
+    if (auto* c = std::get_if<Examine>(&cmd)) { co_await on_select(*c, true, "EXAMINE"); co_return; }
+    if (auto* c = std::get_if<Create>(&cmd)) { on_create(*c); co_return; }
+    if (auto* c = std::get_if<Delete>(&cmd)) { on_delete(*c); co_return; }
+    if (auto* c = std::get_if<Rename>(&cmd)) { on_rename(*c); co_return; }
+    if (auto* c = std::get_if<Subscribe>(&cmd)) { on_subscribe(c->tag, c->mailbox, true); co_return; }
+    if (auto* c = std::get_if<Unsubscribe>(&cmd)) { on_subscribe(c->tag, c->mailbox, false); co_return; }
+    if (auto* c = std::get_if<List>(&cmd)) { on_list(*c); co_return; }
+    if (auto* c = std::get_if<Lsub>(&cmd)) { on_lsub(*c); co_return; }
+    if (auto* c = std::get_if<Status>(&cmd)) { on_status(*c); co_return; }
     if (auto* c = std::get_if<Append>(&cmd)) {
         co_await on_append(*c);
         if (sel_) co_await report_updates(true);
         co_return;
     }
-    if (auto* c = std::get_if<Idle>(&cmd)) co_return co_await on_idle(*c);
-    if (auto* c = std::get_if<GetQuota>(&cmd)) co_return on_getquota(*c);
-    if (auto* c = std::get_if<GetQuotaRoot>(&cmd)) co_return on_getquotaroot(*c);
-    if (auto* c = std::get_if<SetQuota>(&cmd)) co_return no(c->tag, "[NOPERM] Quotas are set by the administrator");
-    if (auto* c = std::get_if<Compress>(&cmd)) co_return bad(c->tag, "COMPRESS is not supported");
+    if (auto* c = std::get_if<Idle>(&cmd)) { co_await on_idle(*c); co_return; }
+    if (auto* c = std::get_if<GetQuota>(&cmd)) { on_getquota(*c); co_return; }
+    if (auto* c = std::get_if<GetQuotaRoot>(&cmd)) { on_getquotaroot(*c); co_return; }
+    if (auto* c = std::get_if<SetQuota>(&cmd)) { no(c->tag, "[NOPERM] Quotas are set by the administrator"); co_return; }
+    if (auto* c = std::get_if<Compress>(&cmd)) {
+        // RFC 4978 §3
+        if (conn_.compression_active()) { no(c->tag, "[COMPRESSIONACTIVE] DEFLATE is already active"); co_return; }
+        std::string mech = c->mechanism;
+        for (auto& ch : mech) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (mech != "DEFLATE") { bad(c->tag, "Unsupported compression mechanism"); co_return; }
+        ok(c->tag, "DEFLATE active");
+        { bool awaited = co_await flush(); if (!awaited) { state_ = State::Logout; co_return; } }
+        reader_.reset();
+        conn_.start_compression();
+        co_return;
+    }
     if (auto* c = std::get_if<Check>(&cmd)) {
         co_await report_updates(true);
-        co_return ok(c->tag, "CHECK completed");
+        { ok(c->tag, "CHECK completed"); co_return; }
     }
-    if (auto* c = std::get_if<Close>(&cmd)) co_return co_await on_close(c->tag, true);
-    if (auto* c = std::get_if<Unselect>(&cmd)) co_return co_await on_close(c->tag, false);
-    if (auto* c = std::get_if<Expunge>(&cmd)) co_return co_await on_expunge(c->tag, std::nullopt);
-    if (auto* c = std::get_if<UidExpunge>(&cmd)) co_return co_await on_expunge(c->tag, c->set);
-    if (auto* c = std::get_if<Search>(&cmd)) co_return co_await on_search(*c);
-    if (auto* c = std::get_if<Fetch>(&cmd)) co_return co_await on_fetch(*c);
-    if (auto* c = std::get_if<Store>(&cmd)) co_return co_await on_store(*c);
-    if (auto* c = std::get_if<Copy>(&cmd)) co_return co_await on_copy(c->tag, c->uid, c->set, c->mailbox, false);
-    if (auto* c = std::get_if<Move>(&cmd)) co_return co_await on_copy(c->tag, c->uid, c->set, c->mailbox, true);
-    if (auto* c = std::get_if<Sort>(&cmd)) co_return co_await on_sort(*c);
-    if (auto* c = std::get_if<Thread>(&cmd)) co_return co_await on_thread(*c);
+    if (auto* c = std::get_if<Close>(&cmd)) { co_await on_close(c->tag, true); co_return; }
+    if (auto* c = std::get_if<Unselect>(&cmd)) { co_await on_close(c->tag, false); co_return; }
+    if (auto* c = std::get_if<Expunge>(&cmd)) { co_await on_expunge(c->tag, std::nullopt); co_return; }
+    if (auto* c = std::get_if<UidExpunge>(&cmd)) { co_await on_expunge(c->tag, c->set); co_return; }
+    if (auto* c = std::get_if<Search>(&cmd)) { co_await on_search(*c); co_return; }
+    if (auto* c = std::get_if<Fetch>(&cmd)) { co_await on_fetch(*c); co_return; }
+    if (auto* c = std::get_if<Store>(&cmd)) { co_await on_store(*c); co_return; }
+    if (auto* c = std::get_if<Copy>(&cmd)) { co_await on_copy(c->tag, c->uid, c->set, c->mailbox, false); co_return; }
+    if (auto* c = std::get_if<Move>(&cmd)) { co_await on_copy(c->tag, c->uid, c->set, c->mailbox, true); co_return; }
+    if (auto* c = std::get_if<Sort>(&cmd)) { co_await on_sort(*c); co_return; }
+    if (auto* c = std::get_if<Thread>(&cmd)) { co_await on_thread(*c); co_return; }
 }
 
 // ----- not authenticated -----
 net::awaitable<void> Session::on_starttls(const imap::StartTls& c) {
-    if (conn_.tls_active()) co_return bad(c.tag, "TLS is already active");
-    if (!ctx_.tls_available) co_return no(c.tag, "TLS not available");
+    if (conn_.tls_active()) { bad(c.tag, "TLS is already active"); co_return; }
+    if (!ctx_.tls_available) { no(c.tag, "TLS not available"); co_return; }
     ok(c.tag, "Begin TLS negotiation now");
-    if (!co_await flush()) co_return (void)(state_ = State::Logout);
+    { bool awaited = co_await flush(); if (!awaited) { state_ = State::Logout; co_return; } }
     // RFC 9051 §6.2.1: anything pipelined after STARTTLS is discarded (Connection and reader alike).
     reader_.reset();
-    if (!co_await conn_.start_tls()) state_ = State::Logout;
+    { bool awaited = co_await conn_.start_tls(); if (!awaited) state_ = State::Logout; }
 }
 
 net::awaitable<void> Session::on_login(const imap::Login& c) {
-    if (!login_allowed()) co_return no(c.tag, "[PRIVACYREQUIRED] LOGIN is disabled before STARTTLS");
+    if (!login_allowed()) { no(c.tag, "[PRIVACYREQUIRED] LOGIN is disabled before STARTTLS"); co_return; }
     auth::Credentials creds{"", c.user, c.password};
     co_await finish_login(c.tag, creds);
 }
 
 net::awaitable<void> Session::on_authenticate(const imap::Authenticate& c) {
-    if (!login_allowed()) co_return no(c.tag, "[PRIVACYREQUIRED] Authentication is disabled before STARTTLS");
+    if (!login_allowed()) { no(c.tag, "[PRIVACYREQUIRED] Authentication is disabled before STARTTLS"); co_return; }
     auto sasl = auth::SaslServer::create(c.mechanism);
-    if (!sasl) co_return no(c.tag, "Unsupported authentication mechanism");
+    if (!sasl) { no(c.tag, "Unsupported authentication mechanism"); co_return; }
     std::optional<std::string_view> initial;
     if (c.initial_response) initial = c.initial_response->empty() ? std::string_view("=") : std::string_view(*c.initial_response);
     auto step = sasl->start(initial);
@@ -258,15 +270,15 @@ net::awaitable<void> Session::on_authenticate(const imap::Authenticate& c) {
     for (;;) {
         if (auto* ch = std::get_if<auth::SaslChallenge>(&step)) {
             raw("+ " + ch->base64 + "\r\n");
-            if (!co_await flush()) co_return (void)(state_ = State::Logout);
+            { bool awaited = co_await flush(); if (!awaited) { state_ = State::Logout; co_return; } }
             auto st = co_await conn_.read_line(line, 16384, false);
-            if (st == net::ReadStatus::TooLong) co_return bad(c.tag, "Authentication line too long");
-            if (st != net::ReadStatus::Ok) co_return (void)(state_ = State::Logout);
+            if (st == net::ReadStatus::TooLong) { bad(c.tag, "Authentication line too long"); co_return; }
+            if (st != net::ReadStatus::Ok) { state_ = State::Logout; co_return; }
             step = sasl->step(line);
             continue;
         }
-        if (std::holds_alternative<auth::SaslCancelled>(step)) co_return bad(c.tag, "Authentication cancelled");
-        if (std::holds_alternative<auth::SaslFailed>(step)) co_return bad(c.tag, "Malformed authentication data");
+        if (std::holds_alternative<auth::SaslCancelled>(step)) { bad(c.tag, "Authentication cancelled"); co_return; }
+        if (std::holds_alternative<auth::SaslFailed>(step)) { bad(c.tag, "Malformed authentication data"); co_return; }
         break;
     }
     co_await finish_login(c.tag, std::get<auth::SaslDone>(step).creds);
@@ -276,10 +288,10 @@ net::awaitable<void> Session::finish_login(const std::string& tag, const auth::C
     auto outcome = co_await authenticate(conn_, ctx_.store, cfg_, creds);
     switch (outcome.kind) {
         case AuthOutcome::Kind::Ok: break;
-        case AuthOutcome::Kind::Failed: co_return no(tag, "[AUTHENTICATIONFAILED] Invalid credentials");
+        case AuthOutcome::Kind::Failed: { no(tag, "[AUTHENTICATIONFAILED] Invalid credentials"); co_return; }
         case AuthOutcome::Kind::LockedOut:
-            co_return no(tag, "[UNAVAILABLE] Too many failed logins; try again later");
-        case AuthOutcome::Kind::Temporary: co_return no(tag, "[UNAVAILABLE] Temporary failure; try again later");
+            { no(tag, "[UNAVAILABLE] Too many failed logins; try again later"); co_return; }
+        case AuthOutcome::Kind::Temporary: { no(tag, "[UNAVAILABLE] Temporary failure; try again later"); co_return; }
     }
     account_ = std::move(outcome.account);
     state_ = State::Authenticated;
@@ -301,7 +313,7 @@ net::awaitable<void> Session::finish_login(const std::string& tag, const auth::C
                     if (a2 && *a2 && self->idling_) {
                         while (self->change_pending_ && self->idling_) {
                             co_await self->report_updates(true);
-                            if (!co_await self->flush()) break;
+                            { bool awaited = co_await self->flush(); if (!awaited) break; }
                         }
                     }
                     if (a2 && *a2) self->pushing_ = false;

@@ -69,12 +69,12 @@ public:
         conn_.set_timeout(cfg_.smtp_options.command_timeout);
         // RFC 5321 §4.3.1 / §4.2: greeting with our name.
         send(220, "", cfg_.hostname + " ESMTP Roost");
-        if (!co_await flush()) co_return;
+        { bool awaited = co_await flush(); if (!awaited) co_return; }
         std::string line;
         const std::size_t max_line = std::max<std::size_t>(parse_options().max_line_length,
                                                            parse_options().max_auth_line_length);
         while (!quit_) {
-            if (!co_await flush_if_idle()) co_return;
+            { bool awaited = co_await flush_if_idle(); if (!awaited) co_return; }
             auto st = co_await conn_.read_line(line, max_line, true);
             if (st == net::ReadStatus::TooLong) {
                 // RFC 5321 §4.5.3.1.10: 500 for a command line that is too long.
@@ -143,37 +143,44 @@ private:
         if (auth_offered() && !authenticated()) e.auth_mechanisms = {"PLAIN", "LOGIN"};
         return e;
     }
-    ParseOptions parse_options() const { return parse_options_for(extensions(), tx_.active && tx_.params.smtputf8); }
+    ParseOptions parse_options() const {
+        auto o = parse_options_for(extensions(), tx_.active && tx_.params.smtputf8);
+        // RFC 4954 §4, §6: on a submission listener AUTH is always a known command (and MAIL's AUTH=
+        // parameter stays valid after authenticating), so on_auth() can answer 538 5.7.11 before TLS
+        // and 503 once authenticated instead of the parser's 502 "not implemented".
+        if (ctx_.mode == Mode::Submission) o.auth = true;
+        return o;
+    }
     bool authenticated() const { return account_.id != 0; }
 
     void reset_transaction() { tx_ = Transaction{}; }
 
     // ----- dispatch -----
     net::awaitable<void> dispatch(Command& cmd) {
-        if (auto* c = std::get_if<Ehlo>(&cmd)) co_return on_ehlo(*c);
-        if (auto* c = std::get_if<Mail>(&cmd)) co_return on_mail(*c);
-        if (auto* c = std::get_if<Rcpt>(&cmd)) co_return on_rcpt(*c);
-        if (std::holds_alternative<Data>(cmd)) co_return co_await on_data();
-        if (auto* c = std::get_if<Bdat>(&cmd)) co_return co_await on_bdat(*c);
+        if (auto* c = std::get_if<Ehlo>(&cmd)) { on_ehlo(*c); co_return; }
+        if (auto* c = std::get_if<Mail>(&cmd)) { on_mail(*c); co_return; }
+        if (auto* c = std::get_if<Rcpt>(&cmd)) { on_rcpt(*c); co_return; }
+        if (std::holds_alternative<Data>(cmd)) { co_await on_data(); co_return; }
+        if (auto* c = std::get_if<Bdat>(&cmd)) { co_await on_bdat(*c); co_return; }
         if (std::holds_alternative<Rset>(cmd)) {
             reset_transaction();  // RFC 5321 §4.1.1.5
-            co_return send(replies::kOk);
+            { send(replies::kOk); co_return; }
         }
-        if (std::holds_alternative<Noop>(cmd)) co_return send(replies::kOk);
+        if (std::holds_alternative<Noop>(cmd)) { send(replies::kOk); co_return; }
         if (std::holds_alternative<Quit>(cmd)) {
             send(replies::kBye);
             quit_ = true;
             co_return;
         }
         // RFC 5321 §3.5.3: 252 without confirming anything (no account disclosure).
-        if (std::holds_alternative<Vrfy>(cmd)) co_return send(replies::kCannotVrfy);
+        if (std::holds_alternative<Vrfy>(cmd)) { send(replies::kCannotVrfy); co_return; }
         if (std::holds_alternative<Expn>(cmd)) {
             (void)error(Reply{502, "5.5.1", "EXPN not available"});
             co_return;
         }
-        if (std::holds_alternative<Help>(cmd)) co_return send(replies::kHelp);
-        if (std::holds_alternative<StartTls>(cmd)) co_return co_await on_starttls();
-        if (auto* c = std::get_if<Auth>(&cmd)) co_return co_await on_auth(*c);
+        if (std::holds_alternative<Help>(cmd)) { send(replies::kHelp); co_return; }
+        if (std::holds_alternative<StartTls>(cmd)) { co_await on_starttls(); co_return; }
+        if (auto* c = std::get_if<Auth>(&cmd)) { co_await on_auth(*c); co_return; }
     }
 
     void on_ehlo(const Ehlo& c) {
@@ -286,11 +293,11 @@ private:
     bool has_recipients() const { return !tx_.accounts.empty() || !tx_.remote.empty(); }
 
     net::awaitable<void> on_data() {
-        if (!tx_.active) co_return (void)error(Reply{503, "5.5.1", "Need MAIL command"});
-        if (tx_.bdat) co_return (void)error(Reply{503, "5.5.1", "DATA not allowed after BDAT"});
-        if (!has_recipients()) co_return (void)error(replies::kNoValidRecipients);  // RFC 5321 §3.3
+        if (!tx_.active) { (void)error(Reply{503, "5.5.1", "Need MAIL command"}); co_return; }
+        if (tx_.bdat) { (void)error(Reply{503, "5.5.1", "DATA not allowed after BDAT"}); co_return; }
+        if (!has_recipients()) { (void)error(replies::kNoValidRecipients); co_return; }  // RFC 5321 §3.3
         send(replies::kStartMailInput);
-        if (!co_await flush()) co_return (void)(quit_ = true);
+        { bool awaited = co_await flush(); if (!awaited) { quit_ = true; co_return; } }
         DataLimits limits;
         limits.max_message_size = cfg_.limits.max_message_size;
         limits.max_line_length = cfg_.limits.max_line_length;
@@ -342,11 +349,11 @@ private:
         conn_.set_timeout(cfg_.smtp_options.command_timeout);
         if (!tx_.active) {
             tx_.bdat_reader.reset();
-            co_return (void)error(Reply{503, "5.5.1", "Need MAIL command"});
+            { (void)error(Reply{503, "5.5.1", "Need MAIL command"}); co_return; }
         }
         if (!has_recipients()) {
             reset_transaction();
-            co_return (void)error(replies::kNoValidRecipients);
+            { (void)error(replies::kNoValidRecipients); co_return; }
         }
         tx_.bdat = true;
         if (!c.last) {
@@ -356,7 +363,7 @@ private:
                 reset_transaction();
                 co_return;
             }
-            co_return send(replies::kChunkAccepted);
+            { send(replies::kChunkAccepted); co_return; }
         }
         if (auto rej = reader.flags().rejection()) {
             send(*rej);
@@ -429,11 +436,16 @@ private:
     }
 
     net::awaitable<void> on_starttls() {
-        if (conn_.tls_active()) co_return (void)error(Reply{503, "5.5.1", "TLS already active"});
-        if (!ctx_.tls_available) co_return send(replies::kTlsNotAvailable);
+        if (conn_.tls_active()) { (void)error(Reply{503, "5.5.1", "TLS already active"}); co_return; }
+        if (!ctx_.tls_available) { send(replies::kTlsNotAvailable); co_return; }
         send(replies::kReadyToStartTls);
-        if (!co_await flush()) co_return (void)(quit_ = true);
-        if (!co_await conn_.start_tls()) {
+        // Keep these awaits as plain statements. Written as `if (!co_await flush()) co_return ...;` followed by
+        // `if (!co_await conn_.start_tls())`, GCC 12.2 at -O2 emitted a ramp that laid out this coroutine's frame
+        // 8 bytes away from what its actor expected: the first resume hit ud2 (SIGILL) and one STARTTLS from any
+        // client killed the daemon. tests/integration/test_smtp.py (StartTlsTest) covers it.
+        bool ok = co_await flush();
+        if (ok) ok = co_await conn_.start_tls();
+        if (!ok) {
             quit_ = true;
             co_return;
         }
@@ -445,13 +457,13 @@ private:
     }
 
     net::awaitable<void> on_auth(const Auth& c) {
-        if (ctx_.mode != Mode::Submission) co_return (void)error(Reply{503, "5.5.1", "Authentication not enabled"});
-        if (helo_.empty() || !esmtp_) co_return (void)error(Reply{503, "5.5.1", "Send EHLO first"});
-        if (authenticated()) co_return (void)error(replies::kAlreadyAuthenticated);  // RFC 4954 §4
-        if (tx_.active) co_return (void)error(Reply{503, "5.5.1", "AUTH not allowed during a mail transaction"});
-        if (!auth_offered()) co_return (void)error(replies::kEncryptionRequired);  // RFC 4954 §6: 538 5.7.11
+        if (ctx_.mode != Mode::Submission) { (void)error(Reply{503, "5.5.1", "Authentication not enabled"}); co_return; }
+        if (helo_.empty() || !esmtp_) { (void)error(Reply{503, "5.5.1", "Send EHLO first"}); co_return; }
+        if (authenticated()) { (void)error(replies::kAlreadyAuthenticated); co_return; }  // RFC 4954 §4
+        if (tx_.active) { (void)error(Reply{503, "5.5.1", "AUTH not allowed during a mail transaction"}); co_return; }
+        if (!auth_offered()) { (void)error(replies::kEncryptionRequired); co_return; }  // RFC 4954 §6: 538 5.7.11
         auto sasl = auth::SaslServer::create(c.mechanism);
-        if (!sasl) co_return (void)error(replies::kUnrecognizedAuthMechanism);
+        if (!sasl) { (void)error(replies::kUnrecognizedAuthMechanism); co_return; }
         std::optional<std::string_view> initial;
         if (c.initial_response) initial = c.initial_response->empty() ? std::string_view("=") : std::string_view(*c.initial_response);
         auto step = sasl->start(initial);
@@ -459,19 +471,19 @@ private:
         for (;;) {
             if (auto* ch = std::get_if<auth::SaslChallenge>(&step)) {
                 send(334, "", ch->base64);
-                if (!co_await flush()) co_return (void)(quit_ = true);
+                { bool awaited = co_await flush(); if (!awaited) { quit_ = true; co_return; } }
                 auto st = co_await conn_.read_line(line, parse_options().max_auth_line_length, false);
-                if (st == net::ReadStatus::TooLong) co_return (void)error(replies::kAuthLineTooLong);
-                if (st != net::ReadStatus::Ok) co_return (void)(quit_ = true);
+                if (st == net::ReadStatus::TooLong) { (void)error(replies::kAuthLineTooLong); co_return; }
+                if (st != net::ReadStatus::Ok) { quit_ = true; co_return; }
                 auto resp = parse_sasl_response(line, parse_options());
-                if (std::holds_alternative<SaslCancel>(resp)) co_return (void)error(replies::kAuthCancelled);
-                if (auto* e = std::get_if<ParseError>(&resp)) co_return (void)error(Reply{e->code, e->enhanced, e->text});
+                if (std::holds_alternative<SaslCancel>(resp)) { (void)error(replies::kAuthCancelled); co_return; }
+                if (auto* e = std::get_if<ParseError>(&resp)) { (void)error(Reply{e->code, e->enhanced, e->text}); co_return; }
                 step = sasl->step(std::get<std::string>(resp));
                 continue;
             }
-            if (std::holds_alternative<auth::SaslCancelled>(step)) co_return (void)error(replies::kAuthCancelled);
+            if (std::holds_alternative<auth::SaslCancelled>(step)) { (void)error(replies::kAuthCancelled); co_return; }
             if (std::holds_alternative<auth::SaslFailed>(step))
-                co_return (void)error(Reply{501, "5.5.2", "Malformed authentication data"});
+                { (void)error(Reply{501, "5.5.2", "Malformed authentication data"}); co_return; }
             break;
         }
         auto& creds = std::get<auth::SaslDone>(step).creds;
