@@ -93,6 +93,12 @@ void Db::exec(const char* sql) {
 
 StmtRef Db::prepare(const char* sql) {
     auto it = cache_.find(sql);
+    if (it != cache_.end() && it->second->busy) {
+        sqlite3_stmt* s = nullptr;
+        int rc = sqlite3_prepare_v2(db_, sql, -1, &s, nullptr);
+        if (rc != SQLITE_OK) fail(rc, sql);
+        return StmtRef(s);
+    }
     if (it == cache_.end()) {
         sqlite3_stmt* s = nullptr;
         int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);

@@ -41,21 +41,32 @@ public:
     bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
     void reset();
     sqlite3_stmt* raw() const { return s_; }
+    bool busy = false;  // a StmtRef currently holds it
 
 private:
     sqlite3_stmt* s_;
 };
 
-// Resets (and clears bindings of) a cached statement when it goes out of scope.
+// Resets (and clears bindings of) a cached statement when it goes out of scope. If the cached statement
+// is already in use further up the stack (the same SQL text reached re-entrantly), a private statement is
+// prepared instead and finalized here.
 class StmtRef {
 public:
-    explicit StmtRef(Stmt& s) : s_(&s) {}
+    explicit StmtRef(Stmt& s) : s_(&s) { s.busy = true; }
+    explicit StmtRef(sqlite3_stmt* owned) : owned_(owned), s_(&owned_) {}
     StmtRef(const StmtRef&) = delete;
-    ~StmtRef() { s_->reset(); }
+    ~StmtRef() {
+        if (s_ == &owned_) sqlite3_finalize(owned_.raw());
+        else {
+            s_->reset();
+            s_->busy = false;
+        }
+    }
     Stmt* operator->() { return s_; }
     Stmt& operator*() { return *s_; }
 
 private:
+    Stmt owned_{nullptr};
     Stmt* s_;
 };
 

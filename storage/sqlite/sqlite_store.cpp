@@ -594,6 +594,7 @@ public:
             f->bind(1, account_id).bind(2, from);
             if (!f->step()) fail(Errc::NotFound, "unknown mailbox '" + from + "'");
             auto id = f->int64(0);
+            f->reset();  // the INBOX branch below runs this same cached statement again
             if (mailbox_exists(tx.db, account_id, to)) fail(Errc::AlreadyExists, "mailbox '" + to + "' already exists");
             if (from == "INBOX") {
                 // RFC 9051 §6.3.10: move INBOX's messages to the new name; INBOX stays, empty.
