@@ -42,7 +42,8 @@ struct Deflate {
 Connection::Impl::~Impl() = default;
 
 Connection::Impl::Impl(tcp::socket s, asio::ssl::context* ctx)
-    : socket(std::move(s)), tls_ctx(ctx), timer(socket.get_executor()), sid(log::new_session_id()) {
+    : socket(std::move(s)), tls_ctx(ctx), timer(socket.get_executor()), write_timer(socket.get_executor()),
+      sid(log::new_session_id()) {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
     if (!ec) {
@@ -196,11 +197,9 @@ awaitable<bool> Connection::write(std::string_view plain) {
         } while (out.avail_in > 0 || out.avail_out == 0);
         data = compressed;
     }
-    s.timed_out = false;
-    s.timer.expires_after(s.timeout);
-    s.timer.async_wait([&s](boost::system::error_code ec) {
+    s.write_timer.expires_after(s.timeout);
+    s.write_timer.async_wait([&s](boost::system::error_code ec) {
         if (!ec) {
-            s.timed_out = true;
             boost::system::error_code ignored;
             s.socket.cancel(ignored);
         }
@@ -208,7 +207,7 @@ awaitable<bool> Connection::write(std::string_view plain) {
     boost::system::error_code ec;
     if (s.tls) std::tie(ec, std::ignore) = co_await asio::async_write(*s.tls, asio::buffer(data), use_tuple);
     else std::tie(ec, std::ignore) = co_await asio::async_write(s.socket, asio::buffer(data), use_tuple);
-    s.timer.cancel();
+    s.write_timer.cancel();
     if (ec) {
         s.closed = true;
         co_return false;

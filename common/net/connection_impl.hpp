@@ -23,7 +23,8 @@ struct Connection::Impl {
     boost::asio::ip::tcp::socket socket;
     boost::asio::ssl::context* tls_ctx;
     std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls;
-    boost::asio::steady_timer timer;
+    boost::asio::steady_timer timer;        // read deadline
+    boost::asio::steady_timer write_timer;  // write deadline (a push may write while a read waits)
     std::string buf;
     std::size_t start = 0;  // consumed prefix of buf
     std::chrono::seconds timeout{300};
