@@ -173,8 +173,8 @@ struct Status {
     std::string mailbox;
     std::vector<StatusItem> items;
 };
-// date-time of APPEND (RFC 9051 §9): `unix_seconds` is UTC seconds since the epoch; `tz_offset_minutes` the zone as sent
-// (east of Greenwich positive), kept so INTERNALDATE can be rendered in the client's zone.
+// date-time of APPEND (RFC 9051 §9): `unix_seconds` is UTC seconds since the epoch; `tz_offset_minutes` is
+// the zone as sent (east of Greenwich positive), kept so INTERNALDATE can be rendered in the client's zone.
 struct DateTime {
     std::int64_t unix_seconds = 0;
     int tz_offset_minutes = 0;
@@ -265,7 +265,7 @@ struct Search {
     static constexpr std::string_view kName = "SEARCH";
     std::string tag;
     bool uid = false;
-    bool return_given = false;  // "RETURN (...)" present: answer with ESEARCH ("RETURN ()" means ALL)
+    bool return_given = false;  // "RETURN (...)" present: answer with ESEARCH; "RETURN ()" sets returns.all
     SearchReturnOptions returns;
     std::string charset;
     SearchKeyPtr key;

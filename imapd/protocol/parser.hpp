@@ -16,8 +16,8 @@
 //  - After any ParseFailure the reader is already positioned for the next command (a non-fatal failure in
 //    the middle of a line makes it discard the rest of that command, including any LITERAL+ data it
 //    announces). reset() is only needed when the session refuses a literal the reader accepted.
-//  - feed() always consumes at least one byte unless `input` is empty or an event is returned that did not
-//    need input; results do not depend on how the input is split.
+//  - NeedMore is returned only when all of `input` was consumed; any other event may leave input unconsumed
+//    (feed the rest next). The events do not depend on how the input is split.
 //  - Lines may end in CRLF or a bare LF (Deviation: RFC 9051 requires CRLF; bare LF is accepted as Dovecot
 //    does). Empty lines between commands are ignored.
 #pragma once
@@ -103,6 +103,7 @@ public:
 
     void set_utf8(bool utf8) { options_.utf8 = utf8; }
     void set_literal_plus(bool on) { options_.literal_plus = on; }
+    // Between commands only (e.g. smaller limits before authentication).
     void set_limits(const ParserLimits& limits) { limits_ = limits; }
     const ParserLimits& limits() const { return limits_; }
     const ParserOptions& options() const { return options_; }

@@ -44,9 +44,16 @@ net::awaitable<void> Session::on_select(const imap::SelectArgs& c, bool read_onl
     // The mailbox row was read before the list: anything that changed in between is reported again as an
     // update rather than missed.
     s.known_modseq = mb->highest_modseq;
-    if (!read_only) {
-        if (auto r = ctx_.store.claim_recent(mb->id))
-            for (auto uid : *r) s.recent.insert(uid);
+    if (!rev2_) {
+        if (!read_only) {
+            // RFC 3501 §2.3.2: this session is the first to be told of them, so they are recent here only.
+            if (auto r = ctx_.store.claim_recent(mb->id))
+                for (auto uid : *r) s.recent.insert(uid);
+        } else {
+            // RFC 3501 §6.3.2: EXAMINE must not make messages lose \Recent, but shows it.
+            for (auto& m : *msgs)
+                if (m.recent) s.recent.insert(m.uid);
+        }
     }
     if (c.condstore || c.qresync) condstore_ = true;  // RFC 7162 §3.1.8
     sel_ = std::move(s);
@@ -69,7 +76,7 @@ net::awaitable<void> Session::on_select(const imap::SelectArgs& c, bool read_onl
              ")] Flags permitted");
     untagged(std::to_string(sel_->exists()) + " EXISTS");
     if (!rev2_) {
-        untagged(std::to_string(sel_->recent.size()) + " RECENT");
+        untagged(std::to_string(sel_->recent_count()) + " RECENT");
         if (first_unseen) untagged("OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen");
     }
     untagged("OK [UIDVALIDITY " + std::to_string(sel_->info.uidvalidity) + "] UIDs valid");
@@ -259,6 +266,8 @@ net::awaitable<void> Session::on_append(imap::Append& c) {
     auto r = co_await await_store<store::AppendResult>(
         [&](auto cb) { ctx_.store.append(std::move(req), std::move(cb)); });
     if (!r) { no(c.tag, no_for(r.error())); co_return; }
+    // RFC 9051 §6.3.12: appending to the selected mailbox is reported (EXISTS) before the tagged OK.
+    if (sel_) co_await report_updates(true);
     // RFC 4315 §3
     ok(c.tag, "[APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) + "] APPEND completed");
 }

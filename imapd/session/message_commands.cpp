@@ -276,7 +276,18 @@ net::awaitable<void> Session::on_search(const imap::Search& c) {
     bool modseq = c.key && uses_modseq(*c.key);
     if (modseq) condstore_ = true;
     auto& nums = c.uid ? res->uids : res->seqs;
-    if (c.returns.save) sel_->saved_search = res->uids;  // RFC 5182
+    if (c.returns.save) {
+        // RFC 5182 §2.1: with MIN and/or MAX but neither ALL nor COUNT, only those are saved.
+        const auto& r = c.returns;
+        if ((r.min || r.max) && !r.all && !r.count && !res->uids.empty()) {
+            std::vector<std::uint32_t> v;
+            if (r.min) v.push_back(res->uids.front());
+            if (r.max && (!r.min || res->uids.size() > 1)) v.push_back(res->uids.back());
+            sel_->saved_search = std::move(v);
+        } else {
+            sel_->saved_search = res->uids;
+        }
+    }
     if (c.return_given || rev2_) {
         // RFC 4731 ESEARCH; RFC 9051 answers every SEARCH this way.
         std::string s = "ESEARCH (TAG " + imap::quoted_or_literal(c.tag, false) + ")";
@@ -284,15 +295,16 @@ net::awaitable<void> Session::on_search(const imap::Search& c) {
         auto r = c.returns;
         bool none = !r.min && !r.max && !r.count && !r.all && !r.save;
         if (none) r.all = true;  // "RETURN ()" means ALL
-        if (r.save && !r.min && !r.max && !r.count && !r.all && c.return_given) {
-        } else {
+        // RFC 5182 §2.1: SAVE alone gives no ESEARCH response.
+        bool save_only = r.save && !r.min && !r.max && !r.count && !r.all && c.return_given;
+        if (!save_only) {
             if (r.min && !nums.empty()) s += " MIN " + std::to_string(nums.front());
             if (r.max && !nums.empty()) s += " MAX " + std::to_string(nums.back());
             if (r.all && !nums.empty()) s += " ALL " + imap::format_sequence_set(nums);
             if (r.count) s += " COUNT " + std::to_string(nums.size());
             if (modseq && !nums.empty()) s += " MODSEQ " + std::to_string(res->max_modseq);
+            untagged(s);
         }
-        untagged(s);
     } else {
         std::string s = "SEARCH";
         for (auto n : nums) s += " " + std::to_string(n);

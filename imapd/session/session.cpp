@@ -19,6 +19,12 @@ std::uint32_t SelectedMailbox::seq_of(std::uint32_t uid) const {
     return static_cast<std::uint32_t>(it - uids.begin()) + 1;
 }
 
+std::uint32_t SelectedMailbox::recent_count() const {
+    // claim_recent() may return messages that arrived after the last EXISTS: count only announced ones.
+    return static_cast<std::uint32_t>(
+        std::count_if(recent.begin(), recent.end(), [this](std::uint32_t uid) { return seq_of(uid) != 0; }));
+}
+
 namespace {
 imap::ParserLimits limits_of(const Config& c) {
     imap::ParserLimits l;
@@ -119,11 +125,34 @@ net::awaitable<void> Session::run() {
     untagged("OK [CAPABILITY " + capabilities() + "] " + cfg_.hostname + " Roost IMAP ready");
     { bool awaited = co_await flush(); if (!awaited) co_return; }
     while (state_ != State::Logout) {
-        auto [used, event] = reader_.feed(conn_.buffered());
-        conn_.consume(used);
+        bool from_line = idle_line_pos_ < idle_line_.size();
+        std::string_view input = from_line ? std::string_view(idle_line_).substr(idle_line_pos_) : conn_.buffered();
+        auto [used, event] = reader_.feed(input);
+        if (from_line) idle_line_pos_ += used;
+        else conn_.consume(used);
         if (std::holds_alternative<imap::NeedMore>(event)) {
+            if (from_line) continue;  // the rest of the command (literal bytes) comes from the connection
             { bool awaited = co_await flush(); if (!awaited) co_return; }
-            auto st = co_await conn_.fill();
+            net::ReadStatus st;
+            if (reader_.buffered() == 0 && conn_.buffered().empty()) {
+                // Between commands: an idle wait, which a server shutdown interrupts (Connection::fill() alone
+                // would keep the daemon waiting for this client until the shutdown grace period ends).
+                idle_line_.clear();
+                idle_line_pos_ = 0;
+                st = co_await conn_.read_line(idle_line_, reader_.limits().max_line, true);
+                if (st == net::ReadStatus::Ok) idle_line_ += "\r\n";
+                if (st == net::ReadStatus::TooLong) {
+                    idle_line_.clear();
+                    untagged("BAD Command line too long");
+                    if (++errors_ >= cfg_.limits.max_errors) {
+                        untagged("BYE Too many errors");
+                        break;
+                    }
+                    continue;
+                }
+            } else {
+                st = co_await conn_.fill();
+            }
             if (st == net::ReadStatus::Timeout) {
                 untagged("BYE Autologout; idle for too long");
                 break;
@@ -145,7 +174,11 @@ net::awaitable<void> Session::run() {
         if (auto* f = std::get_if<imap::ParseFailure>(&event)) {
             if (f->kind == imap::ParseFailure::Bad) bad(f->tag, f->message);
             else tagged(f->tag, "NO", f->message);
-            if (f->fatal || errors_ >= cfg_.limits.max_errors) {
+            if (f->fatal) {
+                untagged("BYE Cannot continue after this error");  // RFC 7888 §4: literal bytes would follow
+                break;
+            }
+            if (errors_ >= cfg_.limits.max_errors) {
                 untagged("BYE Too many errors");
                 break;
             }
@@ -206,7 +239,6 @@ net::awaitable<void> Session::dispatch(Cmd& cmd) {
     if (auto* c = std::get_if<Status>(&cmd)) { on_status(*c); co_return; }
     if (auto* c = std::get_if<Append>(&cmd)) {
         co_await on_append(*c);
-        if (sel_) co_await report_updates(true);
         co_return;
     }
     if (auto* c = std::get_if<Idle>(&cmd)) { co_await on_idle(*c); co_return; }
@@ -250,6 +282,8 @@ net::awaitable<void> Session::on_starttls(const imap::StartTls& c) {
     { bool awaited = co_await flush(); if (!awaited) { state_ = State::Logout; co_return; } }
     // RFC 9051 §6.2.1: anything pipelined after STARTTLS is discarded (Connection and reader alike).
     reader_.reset();
+    idle_line_.clear();
+    idle_line_pos_ = 0;
     { bool awaited = co_await conn_.start_tls(); if (!awaited) state_ = State::Logout; }
 }
 
@@ -381,7 +415,8 @@ void Session::emit_expunges(const std::vector<std::uint32_t>& uids) {
 }
 
 std::string Session::flags_of(const store::MessageInfo& m) const {
-    return imap::flag_list(m.flags, m.keywords, sel_ && sel_->recent.count(m.uid));
+    // RFC 9051 has no \Recent (§2.3.2 of RFC 3501 only).
+    return imap::flag_list(m.flags, m.keywords, !rev2_ && sel_ && sel_->recent.count(m.uid));
 }
 
 std::string Session::fetch_flags_item(const store::MessageInfo& m, bool with_uid) const {
@@ -415,6 +450,8 @@ net::awaitable<void> Session::report_updates(bool allow_expunge) {
     for (auto& m : d.changed) {
         if (m.uid > sel_->max_uid()) {
             fresh.push_back(m.uid);
+            // RFC 3501 §6.3.2: a read-only session shows \Recent without taking it from anyone.
+            if (sel_->read_only && !rev2_ && m.recent) sel_->recent.insert(m.uid);
             continue;
         }
         auto seq = sel_->seq_of(m.uid);
@@ -431,7 +468,7 @@ net::awaitable<void> Session::report_updates(bool allow_expunge) {
                 for (auto uid : *r) sel_->recent.insert(uid);
         }
         untagged(std::to_string(sel_->exists()) + " EXISTS");
-        if (!rev2_) untagged(std::to_string(sel_->recent.size()) + " RECENT");
+        if (!rev2_) untagged(std::to_string(sel_->recent_count()) + " RECENT");
     }
     sel_->reported.clear();
     sel_->known_modseq = d.mailbox.highest_modseq;

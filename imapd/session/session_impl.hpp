@@ -42,6 +42,7 @@ struct SelectedMailbox {
     std::uint32_t exists() const { return static_cast<std::uint32_t>(uids.size()); }
     std::uint32_t seq_of(std::uint32_t uid) const;  // 0 if absent
     std::uint32_t max_uid() const { return uids.empty() ? 0 : uids.back(); }
+    std::uint32_t recent_count() const;  // \Recent messages the client has been told exist
 };
 
 class Session {
@@ -141,6 +142,10 @@ private:
     bool change_pending_ = false;  // a store notification arrived for the selected mailbox
     bool idling_ = false, pushing_ = false;
     std::string idle_tag_;
+    // A command line read while waiting between commands (see run()); fed to reader_ before any more
+    // bytes of the connection.
+    std::string idle_line_;
+    std::size_t idle_line_pos_ = 0;
 };
 
 template <class T, class Start>
