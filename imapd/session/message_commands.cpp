@@ -37,6 +37,10 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
     using K = imap::FetchItem::Kind;
     // Non-UID FETCH may not be interleaved with EXPUNGE (RFC 9051 §7.5.1); UID FETCH may.
     co_await report_updates(c.uid);
+    if (!valid_sequence_set(c.set, c.uid)) {
+        bad(c.tag, "Invalid message sequence number");
+        co_return;
+    }
     auto uids = resolve(c.set, c.uid);
     bool need_parsed = false, need_body = false, sets_seen = false;
     for (auto& item : c.items) {
@@ -183,6 +187,10 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
 net::awaitable<void> Session::on_store(const imap::Store& c) {
     if (sel_->read_only) { no(c.tag, "[READ-ONLY] Mailbox is read-only"); co_return; }
     co_await report_updates(c.uid);
+    if (!valid_sequence_set(c.set, c.uid)) {
+        bad(c.tag, "Invalid message sequence number");
+        co_return;
+    }
     store::FlagUpdate up;
     if (!parse_flags(c.flags, up.flags, up.keywords)) { bad(c.tag, "Invalid flag"); co_return; }
     up.uids = resolve(c.set, c.uid);
@@ -392,10 +400,14 @@ net::awaitable<void> Session::on_copy(const std::string& tag, bool uid, const im
     co_await report_updates(uid);
     auto dest = ctx_.store.find_mailbox(account_.id, mailbox);
     if (!dest) { no(tag, dest.error().code == store::Errc::NotFound ? "[TRYCREATE] No such mailbox" : no_text(dest.error())); co_return; }
+    if (!valid_sequence_set(set, uid)) {
+        bad(tag, "Invalid message sequence number");
+        co_return;
+    }
     auto uids = resolve(set, uid);
     if (uids.empty()) {
-        if (!uid && !set.saved && !set.ranges.empty()) { bad(tag, "Invalid message sequence number"); co_return; }
-        { ok(tag, move ? "MOVE completed" : "COPY completed"); co_return; }
+        ok(tag, move ? "MOVE completed" : "COPY completed");
+        co_return;
     }
     auto r = co_await await_store<store::CopyResult>(
         [&](auto cb) { ctx_.store.copy(sel_->info.id, uids, dest->id, move, std::move(cb)); });
@@ -404,7 +416,12 @@ net::awaitable<void> Session::on_copy(const std::string& tag, bool uid, const im
     if (!r->dest_uids.empty())
         code = "[COPYUID " + std::to_string(r->uidvalidity) + " " + imap::format_sequence_set(r->source_uids) + " " +
                imap::format_sequence_set(r->dest_uids) + "] ";
-    if (!move) { ok(tag, code + "COPY completed"); co_return; }
+    if (!move) {
+        // RFC 9051 §6.4.7: a copy into the selected mailbox is announced (EXISTS) before the tagged OK.
+        if (dest->id == sel_->info.id) co_await report_updates(uid);
+        ok(tag, code + "COPY completed");
+        co_return;
+    }
     // RFC 6851 §4.3: COPYUID in an untagged OK, then the expunges, then the tagged OK.
     if (!code.empty()) untagged("OK " + code + "Moved");
     std::vector<std::uint32_t> moved = r->source_uids;

@@ -510,6 +510,14 @@ std::vector<std::uint32_t> Session::resolve(const imap::SequenceSet& set, bool u
     return out;
 }
 
+bool Session::valid_sequence_set(const imap::SequenceSet& set, bool uid) const {
+    if (uid || set.saved || !sel_) return true;
+    for (auto& r : set.ranges)
+        if ((r.first != imap::kStar && r.first > sel_->exists()) || (r.last != imap::kStar && r.last > sel_->exists()))
+            return false;
+    return true;
+}
+
 std::optional<mail::ParsedMessage> Session::parsed_of(std::int64_t blob_id) {
     auto p = ctx_.store.parsed_structure(blob_id);
     if (p && !p->empty())

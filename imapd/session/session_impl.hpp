@@ -111,6 +111,9 @@ private:
     // ----- selected-mailbox helpers -----
     // UIDs (ascending) for a set given by sequence numbers or UIDs (`$` = saved search).
     std::vector<std::uint32_t> resolve(const imap::SequenceSet& set, bool uid) const;
+    // False if a message sequence number in `set` is above the number of messages (RFC 9051 §9: seq-number
+    // must exist). UID sets and "$" are always valid.
+    bool valid_sequence_set(const imap::SequenceSet& set, bool uid) const;
     // Fetches what changed in the selected mailbox and reports it (EXPUNGE only if allowed).
     net::awaitable<void> report_updates(bool allow_expunge);
     void emit_expunges(const std::vector<std::uint32_t>& uids);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds every libFuzzer target with clang + ASan + UBSan in build-fuzz/ and runs each for
+# FUZZ_SECONDS (default 60) from its seed corpus. Any crash, leak or sanitizer report fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh build
+if ! command -v clang++-14 >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "ok installed"; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang-14 libclang-rt-14-dev >/dev/null
+fi
+SECONDS_EACH="${FUZZ_SECONDS:-60}"
+BUILD=build-fuzz
+CXX=clang++-14 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROOST_FUZZ=ON -DROOST_SANITIZE=ON >/dev/null
+targets=(fuzz_smtp_command fuzz_smtp_data fuzz_imap_parser fuzz_imap_render fuzz_mime fuzz_sasl)
+[ -f tests/fuzz/fuzz_pop3_command.cpp ] && targets+=(fuzz_pop3_command)
+cmake --build "$BUILD" -j"$(nproc)" --target "${targets[@]}"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+failed=0
+for t in "${targets[@]}"; do
+  seeds="tests/fuzz/corpus/${t#fuzz_}"
+  work=$(mktemp -d)
+  [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/ 2>/dev/null || true
+  echo "== $t (${SECONDS_EACH}s)"
+  if ! "$BUILD/tests/fuzz/$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -max_len=65536 \
+       -artifact_prefix="$BUILD/$t-" "$work" >"$BUILD/$t.log" 2>&1; then
+    echo "FAILED: $t (see $BUILD/$t.log)"; tail -30 "$BUILD/$t.log"; failed=1
+  else
+    grep -E "^#[0-9]+.*(DONE|pulse)" "$BUILD/$t.log" | tail -1 || true
+  fi
+  rm -rf "$work"
+done
+exit $failed
