@@ -176,6 +176,8 @@ Server::Server(const std::string& cert_path, const std::string& key_path, Server
         s_->contexts.push_back(std::make_unique<asio::io_context>(1));
         s_->guards.push_back(asio::make_work_guard(*s_->contexts.back()));
     }
+    // Catch SIGTERM/SIGINT from the start: a stop request during start-up is honoured once run() begins.
+    s_->signals = std::make_unique<asio::signal_set>(s_->main(), SIGTERM, SIGINT);
     if (!cert_path.empty()) {
         auto& ctx = s_->tls;
         // TLS 1.2 and 1.3 only, forward-secret AEAD suites (Mozilla "intermediate"); no renegotiation,
@@ -242,7 +244,6 @@ void Server::drop_privileges(const std::string& user) {
 
 void Server::run() {
     auto& st = *s_;
-    st.signals = std::make_unique<asio::signal_set>(st.main(), SIGTERM, SIGINT);
     st.signals->async_wait([this](boost::system::error_code ec, int) {
         if (!ec) s_->begin_shutdown();
     });
