@@ -16,7 +16,11 @@ cmake --build "$BUILD" -j"$(nproc)" --target "${targets[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=0
 for t in "${targets[@]}"; do
-  seeds="tests/fuzz/corpus/${t#fuzz_}"
+  case "$t" in
+    fuzz_imap_parser) seeds=tests/fuzz/corpus/imap ;;
+    fuzz_imap_render) seeds=tests/fuzz/corpus/mime ;;
+    *) seeds="tests/fuzz/corpus/${t#fuzz_}" ;;
+  esac
   work=$(mktemp -d)
   [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/ 2>/dev/null || true
   echo "== $t (${SECONDS_EACH}s)"
