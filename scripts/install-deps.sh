@@ -12,7 +12,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev
 )
 test_pkgs=(
-  python3 curl swaks libnet-ssleay-perl sqlite3 openssl procps
+  python3 curl swaks libnet-ssleay-perl sqlite3 openssl procps fetchmail getmail6
 )
 runtime_pkgs=(
   libssl3 libsqlite3-0 libargon2-1 libcrypt1 zlib1g openssl ca-certificates

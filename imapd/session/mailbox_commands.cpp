@@ -261,7 +261,13 @@ net::awaitable<void> Session::on_append(imap::Append& c) {
     if (!parse_flags(c.flags, req.flags, req.keywords)) { bad(c.tag, "Invalid flag in APPEND"); co_return; }
     req.account_id = account_.id;
     req.mailbox_id = mb->id;
-    req.raw = std::move(c.message);
+    // Stored messages use CRLF line ends (POP3 sizes and IMAP RFC822.SIZE count them): normalise bare LF.
+    req.raw.reserve(c.message.size() + c.message.size() / 40);
+    for (std::size_t i = 0; i < c.message.size(); ++i) {
+        char ch = c.message[i];
+        if (ch == '\n' && (i == 0 || c.message[i - 1] != '\r')) req.raw += '\r';
+        req.raw += ch;
+    }
     if (c.internal_date) req.internal_date = c.internal_date->unix_seconds;
     auto r = co_await await_store<store::AppendResult>(
         [&](auto cb) { ctx_.store.append(std::move(req), std::move(cb)); });
