@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <iomanip>
 #include <iostream>
@@ -24,6 +25,8 @@
 #include "common/auth/password.hpp"
 #include "common/core/config.hpp"
 #include "common/daemon/daemon.hpp"
+#include "smtpd/outbound/dkim.hpp"
+#include "smtpd/outbound/queue_admin.hpp"
 #include "storage/mail_store.hpp"
 
 namespace {
@@ -46,6 +49,18 @@ constexpr const char* kUsage = R"(usage: roost [--config PATH] COMMAND ...
   alias remove SOURCE [TARGET]
   mailbox list ADDRESS                mailboxes with message counts and sizes
   queue list                          the outbound queue
+  queue show ID                       one queued message: envelope, each recipient's state and last reply
+  queue retry ID                      try the entry again now
+  queue delete ID                     remove the entry (no notice to the sender)
+  queue flush                         try every entry again now
+  dkim generate DOMAIN [--selector S] [--algorithm rsa|ed25519]
+                                      create a DKIM signing key and print its DNS TXT record
+  dkim list [DOMAIN]                  signing keys and their DNS TXT records
+  dkim remove DOMAIN SELECTOR
+  admin add ADDRESS [--password-stdin] add a web panel administrator (a random password is printed without
+                                      --password-stdin)
+  admin passwd ADDRESS [--password-stdin]
+  admin list
   config check                        validate the configuration and exit
   config docs                         print the configuration reference (Markdown)
 
@@ -189,15 +204,84 @@ int run_store_command(const Config& config, const std::string& group, const std:
             std::cout << std::setw(24) << m.name << std::setw(12) << (m.special_use.empty() ? "-" : m.special_use)
                       << std::setw(10) << m.messages << std::setw(8) << m.unseen << human_size(m.size) << "\n";
     } else if (group == "queue") {
-        if (verb != "list") throw UsageError("unknown command 'queue " + verb + "'");
-        auto q = check(s.list_queue());
-        if (q.empty()) std::cout << "queue is empty\n";
-        for (auto& e : q) {
-            std::cout << e.id << "  " << human_size(e.size) << "  from <" << e.sender << "> attempts " << e.attempts;
-            if (!e.last_error.empty()) std::cout << "  last error: " << e.last_error;
-            std::cout << "\n";
-            for (auto& r : e.recipients) std::cout << "    to <" << r.address << ">\n";
-        }
+        outbound::QueueAdmin q(s);
+        auto id_arg = [&] {
+            need(a, 1, "ID");
+            char* end = nullptr;
+            auto id = std::strtoll(a.positional[0].c_str(), &end, 10);
+            if (*end || id <= 0) throw std::runtime_error("invalid queue id '" + a.positional[0] + "'");
+            return static_cast<std::int64_t>(id);
+        };
+        if (verb == "list") {
+            std::cout << outbound::render_queue_list(check(q.list()), std::time(nullptr));
+        } else if (verb == "show") {
+            std::cout << outbound::render_queue_entry(check(q.show(id_arg())));
+        } else if (verb == "retry") {
+            auto id = id_arg();
+            check(q.retry(id));
+            std::cout << "queue entry " << id << " will be retried now\n";
+        } else if (verb == "delete") {
+            auto id = id_arg();
+            check(q.remove(id));
+            std::cout << "deleted queue entry " << id << "\n";
+        } else if (verb == "flush") {
+            check(q.flush());
+            std::cout << "every queue entry will be retried now\n";
+        } else throw UsageError("unknown command 'queue " + verb + "'");
+    } else if (group == "admin") {
+        // Administrators of the web panel and API (roost-admin); separate from mail accounts.
+        if (verb == "add") {
+            need(a, 1, "ADDRESS");
+            bool generated = !a.flag("--password-stdin");
+            auto password = generated ? random_password() : read_password_stdin();
+            auto adm = check(s.add_admin(a.positional[0], auth::hash_password(password, argon2(config))));
+            std::cout << "added admin " << adm.address << "\n";
+            if (generated) std::cout << "password: " << password << "\n";
+        } else if (verb == "passwd") {
+            need(a, 1, "ADDRESS");
+            bool generated = !a.flag("--password-stdin");
+            auto password = generated ? random_password() : read_password_stdin();
+            check(s.set_admin_password(a.positional[0], auth::hash_password(password, argon2(config))));
+            std::cout << "password changed for admin " << a.positional[0] << "\n";
+            if (generated) std::cout << "password: " << password << "\n";
+        } else if (verb == "list") {
+            for (auto& adm : check(s.list_admins())) std::cout << adm.address << "\n";
+        } else throw UsageError("unknown command 'admin " + verb + "'");
+    } else if (group == "dkim") {
+        auto algorithm_of = [](const std::string& name) -> std::string {
+            if (name.empty() || name == "rsa" || name == "rsa-sha256") return "rsa-sha256";
+            if (name == "ed25519" || name == "ed25519-sha256") return "ed25519-sha256";
+            throw std::runtime_error("unknown DKIM algorithm '" + name + "' (rsa or ed25519)");
+        };
+        if (verb == "generate") {
+            need(a, 1, "DOMAIN");
+            auto opt = [&](const char* k) { auto it = a.options.find(k); return it == a.options.end() ? std::string() : it->second; };
+            auto algorithm = algorithm_of(opt("--algorithm"));
+            auto selector = opt("--selector");
+            if (selector.empty()) selector = algorithm == "rsa-sha256" ? "roost" : "roosted";
+            std::string error;
+            auto key = outbound::generate_dkim_key(algorithm, error);
+            if (!key) throw std::runtime_error(error);
+            store::DkimKey k;
+            k.domain = a.positional[0];
+            k.selector = selector;
+            k.algorithm = algorithm;
+            k.private_key_pem = key->private_key_pem;
+            check(s.add_dkim_key(k));
+            std::cout << "; DKIM key for " << a.positional[0] << " (" << algorithm << "), publish in DNS:\n"
+                      << outbound::dkim_txt_record(selector, a.positional[0], key->dns_value) << "\n";
+        } else if (verb == "list") {
+            for (auto& k : check(s.dkim_keys(a.positional.empty() ? "" : a.positional[0]))) {
+                std::string error;
+                auto value = outbound::dkim_dns_value(k.private_key_pem, k.algorithm, error);
+                std::cout << "; " << k.domain << " selector " << k.selector << " (" << k.algorithm << ")\n"
+                          << (value ? outbound::dkim_txt_record(k.selector, k.domain, *value) : "; " + error) << "\n";
+            }
+        } else if (verb == "remove") {
+            need(a, 2, "DOMAIN SELECTOR");
+            check(s.remove_dkim_key(a.positional[0], a.positional[1]));
+            std::cout << "removed DKIM key " << a.positional[1] << " of " << a.positional[0] << "\n";
+        } else throw UsageError("unknown command 'dkim " + verb + "'");
     } else throw UsageError("unknown command '" + group + "'");
     return 0;
 }
@@ -212,7 +296,7 @@ int main(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--config" && i + 1 < argc) config_arg = argv[++i];
         else if (a.rfind("--config=", 0) == 0) config_arg = a.substr(9);
-        else if (a == "--quota" && i + 1 < argc) args.options[a] = argv[++i];
+        else if ((a == "--quota" || a == "--selector" || a == "--algorithm") && i + 1 < argc) args.options[a] = argv[++i];
         else if (a == "--password-stdin") args.flags.push_back(a);
         else if (a == "--help" || a == "-h") {
             std::cout << kUsage;

@@ -9,13 +9,14 @@ build_pkgs=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-all-dev libssl-dev libsqlite3-dev nlohmann-json3-dev
   libtomlplusplus-dev libargon2-dev libcrypt-dev zlib1g-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libunbound-dev
 )
 test_pkgs=(
-  python3 curl swaks libnet-ssleay-perl sqlite3 openssl procps fetchmail getmail6
+  python3 curl swaks libnet-ssleay-perl sqlite3 openssl procps fetchmail getmail6 isync chromium
+  unbound postfix dovecot-core python3-dkim python3-dnspython python3-nacl
 )
 runtime_pkgs=(
-  libssl3 libsqlite3-0 libargon2-1 libcrypt1 zlib1g openssl ca-certificates
+  libssl3 libsqlite3-0 libargon2-1 libcrypt1 zlib1g libunbound8 openssl ca-certificates
 )
 
 case "$mode" in
@@ -36,6 +37,8 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  # Postfix (outbound delivery tests) must not configure itself as a system mailer.
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

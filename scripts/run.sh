@@ -47,11 +47,21 @@ if [ ! -f "$DEV/demo-password" ]; then
   head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$DEV/demo-password"
   $ROOST user add demo@example.test --password-stdin < "$DEV/demo-password" >/dev/null
 fi
+# The first panel administrator: its password is printed once, when it is created (kept in admin-password).
+ADMIN_NOTE="see $DEV/admin-password"
+if [ ! -f "$DEV/admin-password" ]; then
+  head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$DEV/admin-password"
+  chmod 600 "$DEV/admin-password"
+  $ROOST admin add admin@example.test --password-stdin < "$DEV/admin-password" >/dev/null
+  ADMIN_NOTE="$(cat "$DEV/admin-password")   (shown once; kept in $DEV/admin-password)"
+fi
 cat <<INFO
 
 Roost development server (config: $CONFIG)
   demo user:   demo@example.test
   password:    $(cat "$DEV/demo-password")
+  admin panel: http://127.0.0.1:8080  admin@example.test
+  admin pass:  $ADMIN_NOTE
   SMTP 127.0.0.1:2525   submission 2587 (STARTTLS) / 2465 (TLS)
   IMAP 127.0.0.1:2143 / 2993 (TLS)   POP3 127.0.0.1:2110 / 2995 (TLS)   admin http://127.0.0.1:8080
   The TLS certificate is self-signed ($DEV/data/tls/cert.pem).

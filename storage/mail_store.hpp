@@ -157,6 +157,17 @@ struct QueueRecipient {
     unsigned notify = 0;     // RFC 3461 NOTIFY bits (protocol-defined, stored as-is)
 };
 
+// A recipient as read back from the queue, with its delivery state.
+struct QueuedRecipient {
+    std::string address;
+    std::string orcpt;
+    unsigned notify = 0;
+    std::int64_t id = 0;
+    std::string status;      // "pending", "deferred", "delivered", "failed"
+    std::string last_reply;  // the last SMTP reply or error for this recipient
+    std::string remote_mta;  // the host that gave it
+};
+
 struct DeliveryRequest {
     std::string raw;                        // the message as stored: trace headers + data, CRLF line ends
     std::vector<std::int64_t> accounts;     // local recipients (deduplicated by the store)
@@ -176,12 +187,46 @@ struct DeliveryResult {
 struct QueueEntry {
     std::int64_t id = 0;
     std::string sender;
-    std::vector<QueueRecipient> recipients;
+    std::vector<QueuedRecipient> recipients;
     std::uint64_t size = 0;
     std::int64_t created = 0;
     std::int64_t next_attempt = 0;
     std::uint32_t attempts = 0;
     std::string last_error;
+    std::string envid;            // RFC 3461 ENVID
+    std::string ret;              // "FULL", "HDRS" or empty
+    std::int64_t blob_id = 0;
+    std::int64_t lease_until = 0; // a delivery attempt holds the entry until then (0: free)
+    bool delay_notified = false;  // a delay DSN was already sent
+};
+
+// What one delivery attempt of a queue entry found, recorded in one transaction (smtpd/outbound).
+struct RecipientOutcome {
+    enum class Status { Delivered, Failed, Deferred };
+    std::int64_t recipient_id = 0;
+    Status status = Status::Deferred;
+    std::string reply;       // SMTP reply or error text
+    std::string remote_mta;  // host name (or address) that answered
+};
+
+struct AttemptOutcome {
+    std::int64_t queue_id = 0;
+    std::vector<RecipientOutcome> recipients;  // recipients not listed keep their state
+    std::int64_t next_attempt = 0;              // when deferred recipients are tried again
+    std::string last_error;
+    bool delay_notified = false;                // set the entry's delay_notified flag
+    // Delivery status notifications produced by this attempt (bounce, delay notice): delivered or queued in
+    // the same transaction, so a crash can neither lose nor duplicate them.
+    std::vector<DeliveryRequest> notices;
+};
+
+// A DKIM signing key (RFC 6376 §3.6.1); the private key never leaves the store except to sign.
+struct DkimKey {
+    std::string domain;     // lower-case signing domain (d=)
+    std::string selector;   // s=
+    std::string algorithm;  // "rsa-sha256" or "ed25519-sha256"
+    std::string private_key_pem;
+    std::int64_t created = 0;
 };
 
 struct FailureRecord {
@@ -200,6 +245,53 @@ struct MailboxChange {
 class Subscription {
 public:
     virtual ~Subscription() = default;
+};
+
+// ----- roost-admin (admin-ui/) -----
+// An administrator of the web panel and API (separate from mail accounts: an admin need not have a mailbox).
+struct AdminAccount {
+    std::int64_t id = 0;
+    std::string address;
+    std::string password_hash;
+    std::int64_t created = 0;
+};
+
+// A panel login. `id_digest` is the SHA-256 (hex) of the cookie value; the cookie itself is never stored.
+struct WebSession {
+    std::string id_digest;
+    std::string subject;  // admin or mail-account address
+    bool is_admin = false;
+    std::string csrf;     // per-session anti-CSRF token, echoed by the page in X-CSRF-Token
+    std::int64_t created = 0;
+    std::int64_t expires = 0;
+};
+
+// A bearer token for scripts; only its SHA-256 digest is stored.
+struct ApiToken {
+    std::int64_t id = 0;
+    std::string name;
+    std::string token_digest;
+    std::string admin;  // who created it; the token acts with that admin's rights
+    std::int64_t created = 0;
+    std::int64_t last_used = 0;
+};
+
+// One line of the recent delivery log, derived from stored messages and queue recipients.
+struct DeliveryLogEntry {
+    std::int64_t time = 0;
+    std::string direction;  // "local" (stored in a mailbox) or "outbound" (queued for a remote host)
+    std::string sender;     // outbound only (the envelope sender)
+    std::string recipient;
+    std::string mailbox;    // local only
+    std::string status;     // "delivered", "pending", "deferred", "failed"
+    std::string detail;     // last SMTP reply for outbound recipients
+    std::uint64_t size = 0;
+};
+
+struct StoreStats {
+    std::uint64_t domains = 0, accounts = 0, aliases = 0, messages = 0, queue = 0;
+    std::uint64_t message_bytes = 0;  // sum of stored message sizes (each stored message once)
+    std::uint64_t database_bytes = 0; // roost.db and its WAL on disk
 };
 
 template <class T>
@@ -285,12 +377,60 @@ public:
 
     // Outbound queue
     virtual Result<std::vector<QueueEntry>> list_queue() = 0;
+    // One entry with every recipient and its state.
+    virtual Result<QueueEntry> queue_entry(std::int64_t id) = 0;
+    // The queued message bytes.
+    virtual Result<std::string> queue_message(std::int64_t id) = 0;
+    // Claims up to `limit` entries that are due (next_attempt <= now) and not leased, leasing them to `owner`
+    // until now + lease: a process that dies mid-delivery leaves a lease that expires, and the entry is
+    // tried again. Returned entries carry only their unfinished (pending/deferred) recipients.
+    virtual Result<std::vector<QueueEntry>> claim_queue(std::int64_t now, std::chrono::seconds lease,
+                                                        std::size_t limit, std::string_view owner) = 0;
+    // Records an attempt and releases the lease; an entry with no unfinished recipient left is removed.
+    virtual void complete_attempt(AttemptOutcome outcome, Callback<Ok> done) = 0;
+    // Earliest time something in the queue becomes due (unleased: next_attempt, leased: lease_until);
+    // nullopt for an empty queue.
+    virtual Result<std::optional<std::int64_t>> next_queue_due() = 0;
+    // Makes one entry (id > 0) or every entry (id 0) due now; NotFound for an unknown id.
+    virtual Status retry_queue(std::int64_t id) = 0;
+    // Removes an entry without any notification to the sender.
+    virtual Status delete_queue(std::int64_t id) = 0;
+    // Frees the leases whose owner starts with `owner_prefix` (this host's earlier process after a crash).
+    virtual Result<std::size_t> release_queue_leases(std::string_view owner_prefix) = 0;
+    // `fn` runs (on the notifier thread) whenever an entry is queued or made due, in any process.
+    virtual std::unique_ptr<Subscription> subscribe_queue(std::function<void()> fn) = 0;
+
+    // DKIM keys (RFC 6376). AlreadyExists for a taken (domain, selector).
+    virtual Status add_dkim_key(const DkimKey& key) = 0;
+    // Keys of one domain (every key when empty), oldest first.
+    virtual Result<std::vector<DkimKey>> dkim_keys(std::string_view domain = {}) = 0;
+    virtual Status remove_dkim_key(std::string_view domain, std::string_view selector) = 0;
 
     // Failed-login records shared by every daemon (keys like "ip:192.0.2.1", "user:a@b").
     virtual Result<FailureRecord> auth_failures(std::string_view key) = 0;
     // Failures older than `window` are forgotten before this one is counted.
     virtual Status record_auth_failure(std::string_view key, std::chrono::seconds window) = 0;
     virtual Status clear_auth_failures(std::string_view key) = 0;
+
+    // ----- roost-admin -----
+    virtual Result<AdminAccount> add_admin(std::string_view address, std::string_view password_hash) = 0;
+    virtual Result<AdminAccount> find_admin(std::string_view address) = 0;
+    virtual Result<std::vector<AdminAccount>> list_admins() = 0;
+    virtual Status set_admin_password(std::string_view address, std::string_view password_hash) = 0;
+    // Sessions: expired ones are removed by add_web_session; find_web_session ignores them.
+    virtual Status add_web_session(const WebSession& session) = 0;
+    virtual Result<WebSession> find_web_session(std::string_view id_digest, std::int64_t now) = 0;
+    virtual Status remove_web_session(std::string_view id_digest) = 0;
+    // Ends every session of `subject` (after a password change), except `keep` (digest; may be empty).
+    virtual Status remove_web_sessions_of(std::string_view subject, std::string_view keep) = 0;
+    virtual Result<ApiToken> add_api_token(std::string_view name, std::string_view token_digest,
+                                           std::string_view admin) = 0;
+    virtual Result<std::vector<ApiToken>> list_api_tokens() = 0;
+    // Finds a token by digest and records its use.
+    virtual Result<ApiToken> use_api_token(std::string_view token_digest, std::int64_t now) = 0;
+    virtual Status remove_api_token(std::int64_t id) = 0;
+    virtual Result<std::vector<DeliveryLogEntry>> recent_deliveries(std::size_t limit) = 0;
+    virtual Result<StoreStats> stats() = 0;
 
     template <class T, class Fn>
     Result<T> wait(Fn start);  // runs an async method and waits for its callback (CLI, tests)

@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +32,18 @@ struct FileCloser {
 }  // namespace
 
 void ensure_certificate(const std::string& cert_path, const std::string& key_path, const std::string& hostname) {
+    // `roost up` starts every daemon at once: on a fresh data_dir they would all generate a pair and
+    // overwrite each other's files, so a daemon could load a half-written file or a key from one run and
+    // a certificate from another. One process generates while the others wait on this lock, and the check
+    // happens under it. (No lock file possible, e.g. a read-only folder holding a configured pair: check only.)
+    make_parent(key_path);
+    struct LockFile {
+        int fd;
+        ~LockFile() {
+            if (fd >= 0) ::close(fd);  // releases the flock
+        }
+    } lock{::open((key_path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+    if (lock.fd >= 0) ::flock(lock.fd, LOCK_EX);
     if (::access(cert_path.c_str(), R_OK) == 0 && ::access(key_path.c_str(), R_OK) == 0) return;
     std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
     if (!key) throw std::runtime_error("cannot generate a TLS key");

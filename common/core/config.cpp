@@ -252,6 +252,13 @@ const std::vector<KeyDef>& key_table() {
         t.push_back(endpoints_key("admin", "listen", "Admin panel and API listeners (HTTP; loopback only).",
                                   ACC(admin.listen)));
         t.push_back(endpoints_key("admin", "listen_tls", "Admin panel and API over HTTPS.", ACC(admin.listen_tls)));
+        t.push_back(plaintext_key("admin", "Accept logins, sessions and API tokens over plain HTTP: never, loopback "
+                                  "clients only, or always (behind a TLS-terminating proxy).", ACC(admin.plaintext_auth)));
+        t.push_back(string_key("admin", "web_root",
+                               "Folder with the panel's HTML/CSS/JS; empty: the files built with this Roost.",
+                               ACC(admin_options.web_root)));
+        t.push_back(duration_key("admin", "session_lifetime", "How long a panel login lasts.",
+                                 ACC(admin_options.session_lifetime)));
 
         t.push_back(size_key("limits", "max_message_size",
                              "Largest message accepted (SMTP SIZE, RFC 1870; IMAP APPENDLIMIT).",
@@ -312,6 +319,76 @@ const std::vector<KeyDef>& key_table() {
                      [](const Config& c) { return "\"" + std::to_string(c.store.busy_timeout.count()) + "ms\""; }};
             t.push_back(std::move(d));
         }
+
+        t.push_back(string_key("relay", "host",
+                               "Smarthost that receives all outbound mail. Empty: deliver to each recipient "
+                               "domain's MX hosts (RFC 5321 §5.1).",
+                               ACC(relay.host)));
+        t.push_back(uint_key("relay", "port", "Smarthost port (587 submission, 465 implicit TLS, 25 relay).",
+                             ACC(relay.port), 1, 65535));
+        {
+            KeyDef d{"relay", "tls", Kind::Enum,
+                     "TLS to the smarthost: STARTTLS required (RFC 3207), implicit TLS (RFC 8314), or none "
+                     "(loopback relays only).",
+                     {"starttls", "implicit", "none"},
+                     [](Config& c, const Raw& r, bool) -> std::string {
+                         auto* s = std::get_if<std::string>(&r);
+                         if (s && *s == "starttls") c.relay.tls = RelayTls::StartTls;
+                         else if (s && *s == "implicit") c.relay.tls = RelayTls::Implicit;
+                         else if (s && *s == "none") c.relay.tls = RelayTls::None;
+                         else return "expected one of \"starttls\", \"implicit\", \"none\"";
+                         return "";
+                     },
+                     [](const Config& c) {
+                         switch (c.relay.tls) {
+                             case RelayTls::StartTls: return std::string("\"starttls\"");
+                             case RelayTls::Implicit: return std::string("\"implicit\"");
+                             case RelayTls::None: return std::string("\"none\"");
+                         }
+                         return std::string();
+                     }};
+            t.push_back(std::move(d));
+        }
+        t.push_back(string_key("relay", "username", "AUTH user name for the smarthost (RFC 4954); empty: no AUTH.",
+                               ACC(relay.username)));
+        t.push_back(string_key("relay", "password", "AUTH password for the smarthost. Sent only over TLS unless "
+                                                    "`tls` is \"none\".",
+                               ACC(relay.password)));
+
+        {
+            KeyDef d = string_key("dns", "resolver",
+                                  "Recursive DNS resolver for MX/A/AAAA lookups, as \"address:port\". Empty: the "
+                                  "system's (/etc/resolv.conf).",
+                                  ACC(dns.resolver));
+            auto base = d.set;
+            d.set = [base](Config& c, const Raw& r, bool env) -> std::string {
+                auto err = base(c, r, env);
+                if (err.empty() && !c.dns.resolver.empty() && !parse_endpoint(c.dns.resolver))
+                    return "invalid address:port '" + c.dns.resolver + "'";
+                return err;
+            };
+            t.push_back(std::move(d));
+        }
+
+        t.push_back(duration_key("queue", "retry_initial",
+                                 "Wait before the first retry after a temporary failure; doubles with every "
+                                 "attempt (RFC 5321 §4.5.4.1).",
+                                 ACC(queue.retry_initial)));
+        t.push_back(duration_key("queue", "retry_max", "Longest wait between two attempts.", ACC(queue.retry_max)));
+        t.push_back(duration_key("queue", "lifetime",
+                                 "How long a message is retried before it is returned to the sender "
+                                 "(RFC 5321 §4.5.4.1: at least 4-5 days).",
+                                 ACC(queue.lifetime)));
+        t.push_back(duration_key("queue", "delay_notice",
+                                 "Age at which the sender gets one delay notice (RFC 3464 action "
+                                 "\"delayed\"). 0: never.",
+                                 ACC(queue.delay_notice)));
+        t.push_back(uint_key("queue", "max_connections", "Outbound SMTP connections at once, in total.",
+                             ACC(queue.max_connections), 1, 10000));
+        t.push_back(uint_key("queue", "max_per_domain", "Outbound SMTP connections at once to one destination.",
+                             ACC(queue.max_per_domain), 1, 1000));
+        t.push_back(uint_key("queue", "mx_port", "TCP port of MX hosts (25; change only for testing).",
+                             ACC(queue.mx_port), 1, 65535));
         return t;
     }();
     return table;
@@ -383,6 +460,7 @@ Config default_config() {
     c.pop3.listen_tls = {"0.0.0.0:995"};
     c.pop3.plaintext_auth = PlaintextAuth::Loopback;
     c.admin.listen = {"127.0.0.1:8080"};
+    c.admin.plaintext_auth = PlaintextAuth::Loopback;
     return c;
 }
 

@@ -61,6 +61,37 @@ struct StoreConfig {
     std::chrono::milliseconds busy_timeout{10000};
 };
 
+// How outbound mail leaves (smtpd/outbound). Empty host: straight to each domain's MX (RFC 5321 §5.1).
+enum class RelayTls { StartTls, Implicit, None };
+
+struct RelayConfig {
+    std::string host;  // smarthost; empty = deliver directly
+    std::uint16_t port = 587;
+    RelayTls tls = RelayTls::StartTls;
+    std::string username;  // AUTH when set (RFC 4954)
+    std::string password;
+};
+
+struct DnsConfig {
+    std::string resolver;  // "addr:port" of a recursive resolver; empty = the system's (/etc/resolv.conf)
+};
+
+struct QueueConfig {
+    std::chrono::seconds retry_initial{300};   // first retry after a temporary failure; doubles each time
+    std::chrono::seconds retry_max{14400};     // cap of the back-off
+    std::chrono::seconds lifetime{5 * 86400};  // RFC 5321 §4.5.4.1: give up after 4-5 days
+    std::chrono::seconds delay_notice{4 * 3600};  // 0 = never send a delay DSN
+    std::uint32_t max_connections = 20;        // outbound SMTP connections in total
+    std::uint32_t max_per_domain = 4;          // outbound connections to one destination
+    std::uint16_t mx_port = 25;
+};
+
+// roost-admin (admin-ui/): where the panel's files are and how long a login lasts.
+struct AdminConfig {
+    std::string web_root;                       // empty: the admin-ui/web folder of the source tree at build time
+    std::chrono::seconds session_lifetime{43200};  // 12 hours
+};
+
 struct Config {
     std::string hostname;
     std::string data_dir = "/var/lib/roost";
@@ -74,6 +105,10 @@ struct Config {
     Pop3Config pop3_options;
     AuthConfig auth;
     StoreConfig store;
+    RelayConfig relay;
+    DnsConfig dns;
+    QueueConfig queue;
+    AdminConfig admin_options;
 
     std::string database_path() const { return data_dir + "/roost.db"; }
     std::string tls_cert_path() const;

@@ -68,8 +68,10 @@ int daemon_main(int argc, char** argv, const std::string& name, const std::funct
         setup(d);
         d.server->drop_privileges(d.config.user);
         d.store = store::open_sqlite_store(store_options(d.config, true));
+        if (d.on_start) d.on_start();
         log::info() << "roost-" << name << " ready (hostname " << d.config.hostname << ", data " << d.config.data_dir << ")";
         d.server->run();
+        if (d.on_stop) d.on_stop();
         log::info() << "roost-" << name << " stopped";
         return 0;
     } catch (const std::exception& e) {

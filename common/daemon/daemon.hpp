@@ -18,6 +18,9 @@ struct Daemon {
     std::unique_ptr<net::Server> server;
     // Opened after listeners are bound and privileges dropped, before the first connection is accepted.
     std::unique_ptr<store::MailStore> store;
+    // Background components beside the listeners (roost-smtpd's outbound delivery): `on_start` runs once the
+    // store is open, before the first connection is served; `on_stop` after the server has stopped.
+    std::function<void()> on_start, on_stop;
 
     // True if a password may be accepted on this connection before TLS, per `[service] plaintext_auth`.
     static bool plaintext_auth_allowed(PlaintextAuth policy, bool loopback);

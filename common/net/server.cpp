@@ -120,6 +120,10 @@ struct Server::State {
             }
             conn.close();
             log::debug(conn.session_id()) << l.spec.name << ": disconnect " << ip;
+            // Unregister before the Impl is destroyed: begin_shutdown() (another thread) only touches
+            // connections it finds in `live` under `mu`.
+            std::lock_guard lock(mu);
+            live.erase(raw);
         }
         release(ip, raw);
     }
@@ -153,7 +157,13 @@ struct Server::State {
         {
             std::lock_guard lock(mu);
             empty = live.empty();
-            for (auto* impl : live) asio::post(impl->socket.get_executor(), [impl] { impl->request_shutdown(); });
+            // The session may end before the posted call runs; it runs on the session's own executor, so
+            // it is still registered in `live` exactly when its Impl is still alive.
+            for (auto* impl : live)
+                asio::post(impl->socket.get_executor(), [this, impl] {
+                    std::lock_guard lock(mu);
+                    if (live.count(impl)) impl->request_shutdown();
+                });
         }
         if (empty) {
             finish();

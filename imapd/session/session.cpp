@@ -142,13 +142,11 @@ net::awaitable<void> Session::run() {
                 st = co_await conn_.read_line(idle_line_, reader_.limits().max_line, true);
                 if (st == net::ReadStatus::Ok) idle_line_ += "\r\n";
                 if (st == net::ReadStatus::TooLong) {
+                    // Its tag and any LITERAL+ announcement at its end are gone with it: the bytes that follow
+                    // cannot be told apart from commands, so end the session (as Dovecot does).
                     idle_line_.clear();
-                    untagged("BAD Command line too long");
-                    if (++errors_ >= cfg_.limits.max_errors) {
-                        untagged("BYE Too many errors");
-                        break;
-                    }
-                    continue;
+                    untagged("BYE Command line too long");
+                    break;
                 }
             } else {
                 st = co_await conn_.fill();
@@ -348,6 +346,11 @@ net::awaitable<void> Session::finish_login(const std::string& tag, const auth::C
                         while (self->change_pending_ && self->idling_) {
                             co_await self->report_updates(true);
                             { bool awaited = co_await self->flush(); if (!awaited) break; }
+                            // The mailbox went away (BYE sent): end the IDLE's read rather than wait for DONE.
+                            if (self->state_ == State::Logout) {
+                                self->conn_.close();
+                                break;
+                            }
                         }
                     }
                     if (a2 && *a2) self->pushing_ = false;

@@ -154,6 +154,52 @@ CREATE TABLE auth_failures (
     last_failure INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 2: outbound delivery (smtpd/outbound): leases so that a crash mid-delivery retries, per-recipient
+    // outcomes, the delay-notice flag, DKIM signing keys.
+    R"sql(
+ALTER TABLE queue ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queue ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE queue ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queue_recipients ADD COLUMN remote_mta TEXT NOT NULL DEFAULT '';
+ALTER TABLE queue_recipients ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX queue_recipients_open ON queue_recipients(queue_id, status);
+
+CREATE TABLE dkim_keys (
+    id          INTEGER PRIMARY KEY,
+    domain      TEXT NOT NULL,
+    selector    TEXT NOT NULL,
+    algorithm   TEXT NOT NULL,
+    private_key TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    UNIQUE (domain, selector)
+);
+)sql",
+    // 3: roost-admin (admin-ui/): panel administrators, login sessions and API tokens. Session ids and
+    // tokens are stored only as SHA-256 digests, so a copy of the database does not log anyone in.
+    R"sql(
+CREATE TABLE admins (
+    id            INTEGER PRIMARY KEY,
+    address       TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created       INTEGER NOT NULL
+);
+CREATE TABLE web_sessions (
+    id_digest TEXT PRIMARY KEY,
+    subject   TEXT NOT NULL,
+    is_admin  INTEGER NOT NULL,
+    csrf      TEXT NOT NULL,
+    created   INTEGER NOT NULL,
+    expires   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    token_digest TEXT NOT NULL UNIQUE,
+    admin        TEXT NOT NULL,
+    created      INTEGER NOT NULL,
+    last_used    INTEGER NOT NULL DEFAULT 0
+);
+)sql",
 };
 
 constexpr int kVersion = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);

@@ -36,6 +36,11 @@ constexpr DefaultMailbox kDefaultMailboxes[] = {
     {"Trash", "\\Trash"}, {"Junk", "\\Junk"}, {"Archive", "\\Archive"},
 };
 
+[[maybe_unused]] std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 Error to_error(const DbError& e) {
     int primary = e.code() & 0xff;
     if (e.code() == SQLITE_CONSTRAINT_UNIQUE || e.code() == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -417,16 +422,7 @@ public:
             return;
         }
         // Parse once, here on the caller's thread, outside the write transaction (ARCHITECTURE.md).
-        auto prepared = std::make_shared<Prepared>();
-        try {
-            auto parsed = mail::parse_message(req.raw);
-            prepared->parsed = mail::to_blob(parsed);
-            prepared->text = mail::extract_text(req.raw, parsed);
-        } catch (const std::exception& e) {
-            // A parser bug must never lose mail: store the bytes without the precomputed parse.
-            prepared->parsed.clear();
-            prepared->text.clear();
-        }
+        auto prepared = std::make_shared<Prepared>(prepare(req.raw));
         auto request = std::make_shared<DeliveryRequest>(std::move(req));
         auto result = std::make_shared<DeliveryResult>();
         writer_.submit(
@@ -450,26 +446,244 @@ public:
         return read<std::vector<QueueEntry>>([&](Db& db) {
             std::vector<QueueEntry> v;
             auto s = db.prepare(
-                "SELECT q.id, q.sender, b.size, q.created, q.next_attempt, q.attempts, q.last_error"
-                " FROM queue q JOIN blobs b ON b.id = q.blob_id ORDER BY q.id");
+                "SELECT q.id, q.sender, b.size, q.created, q.next_attempt, q.attempts, q.last_error, q.envid, q.ret,"
+                " q.blob_id, q.lease_until, q.delay_notified FROM queue q JOIN blobs b ON b.id = q.blob_id ORDER BY q.id");
             while (s->step()) {
                 QueueEntry e;
-                e.id = s->int64(0);
-                e.sender = s->text(1);
-                e.size = static_cast<std::uint64_t>(s->int64(2));
-                e.created = s->int64(3);
-                e.next_attempt = s->int64(4);
-                e.attempts = static_cast<std::uint32_t>(s->int64(5));
-                e.last_error = s->text(6);
+                read_queue_row(*s, e);
                 v.push_back(std::move(e));
             }
-            for (auto& e : v) {
-                auto r = db.prepare("SELECT address, orcpt, notify FROM queue_recipients WHERE queue_id = ? ORDER BY id");
-                r->bind(1, e.id);
-                while (r->step())
-                    e.recipients.push_back({r->text(0), r->text(1), static_cast<unsigned>(r->int64(2))});
-            }
+            for (auto& e : v) read_queue_recipients(db, e, false);
             return v;
+        });
+    }
+
+    // ----- outbound queue (smtpd/outbound) -----
+    static void read_queue_row(Stmt& s, QueueEntry& e) {
+        e.id = s.int64(0);
+        e.sender = s.text(1);
+        e.size = static_cast<std::uint64_t>(s.int64(2));
+        e.created = s.int64(3);
+        e.next_attempt = s.int64(4);
+        e.attempts = static_cast<std::uint32_t>(s.int64(5));
+        e.last_error = s.text(6);
+        e.envid = s.text(7);
+        e.ret = s.text(8);
+        e.blob_id = s.int64(9);
+        e.lease_until = s.int64(10);
+        e.delay_notified = s.int64(11) != 0;
+    }
+#define QUEUE_COLUMNS                                                                                           \
+    "q.id, q.sender, b.size, q.created, q.next_attempt, q.attempts, q.last_error, q.envid, q.ret, q.blob_id," \
+    " q.lease_until, q.delay_notified"
+
+    static void read_queue_recipients(Db& db, QueueEntry& e, bool open_only) {
+        auto r = db.prepare(
+            "SELECT id, address, orcpt, notify, status, last_reply, remote_mta FROM queue_recipients"
+            " WHERE queue_id = ?1 AND (?2 = 0 OR status IN ('pending', 'deferred')) ORDER BY id");
+        r->bind(1, e.id).bind(2, std::int64_t{open_only});
+        while (r->step()) {
+            QueuedRecipient q;
+            q.address = r->text(1);
+            q.orcpt = r->text(2);
+            q.notify = static_cast<unsigned>(r->int64(3));
+            q.id = r->int64(0);
+            q.status = r->text(4);
+            q.last_reply = r->text(5);
+            q.remote_mta = r->text(6);
+            e.recipients.push_back(std::move(q));
+        }
+    }
+
+    Result<QueueEntry> queue_entry(std::int64_t id) override {
+        return read<QueueEntry>([&](Db& db) {
+            auto s = db.prepare("SELECT " QUEUE_COLUMNS " FROM queue q JOIN blobs b ON b.id = q.blob_id WHERE q.id = ?");
+            s->bind(1, id);
+            if (!s->step()) fail(Errc::NotFound, "no queue entry " + std::to_string(id));
+            QueueEntry e;
+            read_queue_row(*s, e);
+            read_queue_recipients(db, e, false);
+            return e;
+        });
+    }
+
+    Result<std::string> queue_message(std::int64_t id) override {
+        return read<std::string>([&](Db& db) {
+            auto s = db.prepare("SELECT b.data FROM queue q JOIN blobs b ON b.id = q.blob_id WHERE q.id = ?");
+            s->bind(1, id);
+            if (!s->step()) fail(Errc::NotFound, "no queue entry " + std::to_string(id));
+            return std::string(s->blob(0));
+        });
+    }
+
+    Result<std::vector<QueueEntry>> claim_queue(std::int64_t now, std::chrono::seconds lease, std::size_t limit,
+                                                std::string_view owner) override {
+        std::vector<QueueEntry> out;
+        std::string who(owner);
+        auto st = write([&](Tx& tx) {
+            out.clear();
+            auto s = tx.db.prepare("SELECT " QUEUE_COLUMNS " FROM queue q JOIN blobs b ON b.id = q.blob_id"
+                                   " WHERE q.next_attempt <= ?1 AND q.lease_until <= ?1 ORDER BY q.next_attempt, q.id"
+                                   " LIMIT ?2");
+            s->bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+            while (s->step()) {
+                QueueEntry e;
+                read_queue_row(*s, e);
+                out.push_back(std::move(e));
+            }
+            for (auto& e : out) {
+                e.lease_until = now + lease.count();
+                auto u = tx.db.prepare("UPDATE queue SET lease_until = ?, lease_owner = ? WHERE id = ?");
+                u->bind(1, e.lease_until).bind(2, who).bind(3, e.id).run();
+                read_queue_recipients(tx.db, e, true);
+            }
+        });
+        if (!st) return st.error();
+        return out;
+    }
+
+    void complete_attempt(AttemptOutcome outcome, Callback<Ok> done) override {
+        // Parse the notices here, outside the write transaction, as deliver() does.
+        auto prepared = std::make_shared<std::vector<Prepared>>();
+        for (auto& n : outcome.notices) prepared->push_back(prepare(n.raw));
+        auto req = std::make_shared<AttemptOutcome>(std::move(outcome));
+        writer_.submit(
+            [req, prepared](Tx& tx) {
+                auto& o = *req;
+                auto chk = tx.db.prepare("SELECT 1 FROM queue WHERE id = ?");
+                chk->bind(1, o.queue_id);
+                bool exists = chk->step();
+                for (auto& r : o.recipients) {
+                    const char* status = r.status == RecipientOutcome::Status::Delivered ? "delivered"
+                                         : r.status == RecipientOutcome::Status::Failed  ? "failed"
+                                                                                         : "deferred";
+                    auto u = tx.db.prepare(
+                        "UPDATE queue_recipients SET status = ?, last_reply = ?, remote_mta = ?, updated = ?"
+                        " WHERE id = ? AND queue_id = ?");
+                    u->bind(1, status).bind(2, r.reply).bind(3, r.remote_mta).bind(4, tx.now).bind(5, r.recipient_id)
+                        .bind(6, o.queue_id).run();
+                }
+                // Deleted meanwhile (`roost queue delete`): the notices are still owed for what happened.
+                if (exists) {
+                    auto u = tx.db.prepare(
+                        "UPDATE queue SET attempts = attempts + 1, next_attempt = ?, last_error = ?, lease_until = 0,"
+                        " lease_owner = '', delay_notified = MAX(delay_notified, ?) WHERE id = ?");
+                    u->bind(1, o.next_attempt).bind(2, o.last_error).bind(3, std::int64_t{o.delay_notified})
+                        .bind(4, o.queue_id).run();
+                    auto left = tx.db.prepare(
+                        "SELECT COUNT(*) FROM queue_recipients WHERE queue_id = ? AND status IN ('pending', 'deferred')");
+                    left->bind(1, o.queue_id);
+                    left->step();
+                    if (left->int64(0) == 0) {
+                        auto d = tx.db.prepare("DELETE FROM queue WHERE id = ?");
+                        d->bind(1, o.queue_id).run();
+                    }
+                }
+                for (std::size_t i = 0; i < o.notices.size(); ++i) {
+                    DeliveryResult ignored;
+                    deliver_in(tx, o.notices[i], (*prepared)[i], ignored);
+                }
+            },
+            [done = std::move(done)](std::exception_ptr e) {
+                if (e) done(from_exception(e));
+                else done(Ok{});
+            });
+    }
+
+    Result<std::optional<std::int64_t>> next_queue_due() override {
+        return read<std::optional<std::int64_t>>([&](Db& db) -> std::optional<std::int64_t> {
+            auto s = db.prepare("SELECT MIN(MAX(next_attempt, lease_until)) FROM queue");
+            if (!s->step() || s->is_null(0)) return std::nullopt;
+            return s->int64(0);
+        });
+    }
+
+    Status retry_queue(std::int64_t id) override {
+        return write([&](Tx& tx) {
+            auto u = tx.db.prepare("UPDATE queue SET next_attempt = ?1 WHERE (?2 = 0 OR id = ?2) AND next_attempt > ?1");
+            u->bind(1, tx.now).bind(2, id).run();
+            if (id != 0) {
+                auto c = tx.db.prepare("SELECT 1 FROM queue WHERE id = ?");
+                c->bind(1, id);
+                if (!c->step()) fail(Errc::NotFound, "no queue entry " + std::to_string(id));
+            }
+            tx.note_change(kQueueChannel, 0, static_cast<std::uint64_t>(id));
+        });
+    }
+
+    Status delete_queue(std::int64_t id) override {
+        return write([&](Tx& tx) {
+            auto d = tx.db.prepare("DELETE FROM queue WHERE id = ?");
+            d->bind(1, id).run();
+            if (tx.db.changes() == 0) fail(Errc::NotFound, "no queue entry " + std::to_string(id));
+        });
+    }
+
+    Result<std::size_t> release_queue_leases(std::string_view owner_prefix) override {
+        std::size_t n = 0;
+        std::string prefix(owner_prefix);
+        auto st = write([&](Tx& tx) {
+            auto u = tx.db.prepare(
+                "UPDATE queue SET lease_until = 0, lease_owner = '' WHERE lease_owner != ''"
+                " AND substr(lease_owner, 1, length(?1)) = ?1");
+            u->bind(1, prefix).run();
+            n = static_cast<std::size_t>(tx.db.changes());
+        });
+        if (!st) return st.error();
+        return n;
+    }
+
+    std::unique_ptr<Subscription> subscribe_queue(std::function<void()> fn) override {
+        if (!notifier_) return nullptr;
+        return notifier_->subscribe(kQueueChannel, [fn = std::move(fn)](const MailboxChange&) { fn(); });
+    }
+
+    // ----- DKIM keys -----
+    Status add_dkim_key(const DkimKey& key) override {
+        auto d = normalize_domain(key.domain);
+        if (!d) return make_error(Errc::Invalid, "invalid domain '" + key.domain + "'");
+        if (key.selector.empty() || key.private_key_pem.empty())
+            return make_error(Errc::Invalid, "a DKIM key needs a selector and a private key");
+        auto st = write([&](Tx& tx) {
+            auto s = tx.db.prepare(
+                "INSERT INTO dkim_keys (domain, selector, algorithm, private_key, created) VALUES (?, ?, ?, ?, ?)");
+            try {
+                s->bind(1, *d).bind(2, key.selector).bind(3, key.algorithm).bind(4, key.private_key_pem)
+                    .bind(5, key.created ? key.created : tx.now).run();
+            } catch (const DbError& e) {
+                if (e.code() == SQLITE_CONSTRAINT_UNIQUE)
+                    fail(Errc::AlreadyExists, "DKIM selector '" + key.selector + "' already exists for " + *d);
+                throw;
+            }
+        });
+        // The database now holds a private key: never world-readable (nor are the WAL and its index).
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            std::string f = opt_.path + suffix;
+            struct stat sb{};
+            if (::stat(f.c_str(), &sb) == 0 && (sb.st_mode & 0007)) ::chmod(f.c_str(), sb.st_mode & 0770);
+        }
+        return st;
+    }
+
+    Result<std::vector<DkimKey>> dkim_keys(std::string_view domain) override {
+        std::string d = lower(domain);
+        return read<std::vector<DkimKey>>([&](Db& db) {
+            std::vector<DkimKey> v;
+            auto s = db.prepare("SELECT domain, selector, algorithm, private_key, created FROM dkim_keys"
+                                " WHERE ?1 = '' OR domain = ?1 ORDER BY domain, created, id");
+            s->bind(1, d);
+            while (s->step()) v.push_back({s->text(0), s->text(1), s->text(2), s->text(3), s->int64(4)});
+            return v;
+        });
+    }
+
+    Status remove_dkim_key(std::string_view domain, std::string_view selector) override {
+        std::string d = lower(domain);
+        std::string sel(selector);
+        return write([&](Tx& tx) {
+            auto s = tx.db.prepare("DELETE FROM dkim_keys WHERE domain = ? AND selector = ?");
+            s->bind(1, d).bind(2, sel).run();
+            if (tx.db.changes() == 0) fail(Errc::NotFound, "no DKIM key " + sel + " for " + d);
         });
     }
 
@@ -504,6 +718,206 @@ public:
             auto s = tx.db.prepare("DELETE FROM auth_failures WHERE key = ?");
             s->bind(1, k).run();
         });
+    }
+
+    // ----- roost-admin: administrators, panel sessions, API tokens, delivery log, statistics -----
+    Result<AdminAccount> add_admin(std::string_view address, std::string_view hash) override {
+        auto a = normalize_address(address);
+        if (!a) return make_error(Errc::Invalid, "invalid address '" + std::string(address) + "'");
+        AdminAccount out;
+        auto st = write([&](Tx& tx) {
+            auto s = tx.db.prepare("INSERT INTO admins (address, password_hash, created) VALUES (?, ?, ?)");
+            try {
+                s->bind(1, *a).bind(2, hash).bind(3, tx.now).run();
+            } catch (const DbError& e) {
+                if (e.code() == SQLITE_CONSTRAINT_UNIQUE) fail(Errc::AlreadyExists, "admin '" + *a + "' already exists");
+                throw;
+            }
+            out = AdminAccount{tx.db.last_insert_id(), *a, std::string(hash), tx.now};
+        });
+        if (!st) return st.error();
+        return out;
+    }
+
+    Result<AdminAccount> find_admin(std::string_view address) override {
+        std::string a = lower(address);
+        return read<AdminAccount>([&](Db& db) {
+            auto s = db.prepare("SELECT id, address, password_hash, created FROM admins WHERE address = ?");
+            s->bind(1, a);
+            if (!s->step()) fail(Errc::NotFound, "unknown admin '" + a + "'");
+            return AdminAccount{s->int64(0), s->text(1), s->text(2), s->int64(3)};
+        });
+    }
+
+    Result<std::vector<AdminAccount>> list_admins() override {
+        return read<std::vector<AdminAccount>>([&](Db& db) {
+            std::vector<AdminAccount> v;
+            auto s = db.prepare("SELECT id, address, password_hash, created FROM admins ORDER BY address");
+            while (s->step()) v.push_back({s->int64(0), s->text(1), s->text(2), s->int64(3)});
+            return v;
+        });
+    }
+
+    Status set_admin_password(std::string_view address, std::string_view hash) override {
+        std::string a = lower(address);
+        std::string h(hash);
+        return write([&](Tx& tx) {
+            auto s = tx.db.prepare("UPDATE admins SET password_hash = ? WHERE address = ?");
+            s->bind(1, h).bind(2, a).run();
+            if (tx.db.changes() == 0) fail(Errc::NotFound, "unknown admin '" + a + "'");
+        });
+    }
+
+    Status add_web_session(const WebSession& w) override {
+        return write([&](Tx& tx) {
+            auto d = tx.db.prepare("DELETE FROM web_sessions WHERE expires <= ?");
+            d->bind(1, tx.now).run();
+            auto s = tx.db.prepare(
+                "INSERT INTO web_sessions (id_digest, subject, is_admin, csrf, created, expires) VALUES (?, ?, ?, ?, ?, ?)");
+            s->bind(1, w.id_digest).bind(2, lower(w.subject)).bind(3, std::int64_t{w.is_admin ? 1 : 0})
+                .bind(4, w.csrf).bind(5, tx.now).bind(6, w.expires).run();
+        });
+    }
+
+    Result<WebSession> find_web_session(std::string_view id_digest, std::int64_t now) override {
+        std::string id(id_digest);
+        if (now == 0) now = unix_now();
+        return read<WebSession>([&](Db& db) {
+            auto s = db.prepare("SELECT id_digest, subject, is_admin, csrf, created, expires FROM web_sessions"
+                                " WHERE id_digest = ? AND expires > ?");
+            s->bind(1, id).bind(2, now);
+            if (!s->step()) fail(Errc::NotFound, "no such session");
+            return WebSession{s->text(0), s->text(1), s->int64(2) != 0, s->text(3), s->int64(4), s->int64(5)};
+        });
+    }
+
+    Status remove_web_session(std::string_view id_digest) override {
+        std::string id(id_digest);
+        return write([&](Tx& tx) {
+            auto s = tx.db.prepare("DELETE FROM web_sessions WHERE id_digest = ?");
+            s->bind(1, id).run();
+        });
+    }
+
+    Status remove_web_sessions_of(std::string_view subject, std::string_view keep) override {
+        std::string sub = lower(subject), k(keep);
+        return write([&](Tx& tx) {
+            auto s = tx.db.prepare("DELETE FROM web_sessions WHERE subject = ? AND id_digest != ?");
+            s->bind(1, sub).bind(2, k).run();
+        });
+    }
+
+    Result<ApiToken> add_api_token(std::string_view name, std::string_view digest, std::string_view admin) override {
+        if (name.empty() || name.size() > 100) return make_error(Errc::Invalid, "a token needs a name of 1 to 100 characters");
+        ApiToken out;
+        auto st = write([&](Tx& tx) {
+            auto s = tx.db.prepare("INSERT INTO api_tokens (name, token_digest, admin, created) VALUES (?, ?, ?, ?)");
+            s->bind(1, name).bind(2, digest).bind(3, lower(admin)).bind(4, tx.now).run();
+            out = ApiToken{tx.db.last_insert_id(), std::string(name), std::string(digest), lower(admin), tx.now, 0};
+        });
+        if (!st) return st.error();
+        return out;
+    }
+
+    Result<std::vector<ApiToken>> list_api_tokens() override {
+        return read<std::vector<ApiToken>>([&](Db& db) {
+            std::vector<ApiToken> v;
+            auto s = db.prepare("SELECT id, name, token_digest, admin, created, last_used FROM api_tokens ORDER BY id");
+            while (s->step()) v.push_back({s->int64(0), s->text(1), s->text(2), s->text(3), s->int64(4), s->int64(5)});
+            return v;
+        });
+    }
+
+    Result<ApiToken> use_api_token(std::string_view digest, std::int64_t now) override {
+        std::string d(digest);
+        auto t = read<ApiToken>([&](Db& db) {
+            auto s = db.prepare("SELECT id, name, token_digest, admin, created, last_used FROM api_tokens"
+                                " WHERE token_digest = ?");
+            s->bind(1, d);
+            if (!s->step()) fail(Errc::NotFound, "unknown token");
+            return ApiToken{s->int64(0), s->text(1), s->text(2), s->text(3), s->int64(4), s->int64(5)};
+        });
+        // Record the use at most once a minute: a script polling the API should not cost a commit per call.
+        if (t && now - t->last_used >= 60) {
+            auto id = t->id;
+            (void)write([&](Tx& tx) {
+                auto s = tx.db.prepare("UPDATE api_tokens SET last_used = ? WHERE id = ?");
+                s->bind(1, now).bind(2, id).run();
+            });
+            t->last_used = now;
+        }
+        return t;
+    }
+
+    Status remove_api_token(std::int64_t id) override {
+        return write([&](Tx& tx) {
+            auto s = tx.db.prepare("DELETE FROM api_tokens WHERE id = ?");
+            s->bind(1, id).run();
+            if (tx.db.changes() == 0) fail(Errc::NotFound, "unknown token " + std::to_string(id));
+        });
+    }
+
+    Result<std::vector<DeliveryLogEntry>> recent_deliveries(std::size_t limit) override {
+        auto lim = static_cast<std::int64_t>(limit);
+        return read<std::vector<DeliveryLogEntry>>([&](Db& db) {
+            std::vector<DeliveryLogEntry> v;
+            auto s = db.prepare(
+                "SELECT m.internal_date, a.address, mb.name, m.size FROM messages m"
+                " JOIN mailboxes mb ON mb.id = m.mailbox_id JOIN accounts a ON a.id = mb.account_id"
+                " ORDER BY m.id DESC LIMIT ?");
+            s->bind(1, lim);
+            while (s->step()) {
+                DeliveryLogEntry e;
+                e.time = s->int64(0);
+                e.direction = "local";
+                e.recipient = s->text(1);
+                e.mailbox = s->text(2);
+                e.status = "delivered";
+                e.size = static_cast<std::uint64_t>(s->int64(3));
+                v.push_back(std::move(e));
+            }
+            auto q = db.prepare(
+                "SELECT MAX(q.created, r.updated), q.sender, r.address, r.status, r.last_reply, b.size FROM queue_recipients r"
+                " JOIN queue q ON q.id = r.queue_id JOIN blobs b ON b.id = q.blob_id ORDER BY r.id DESC LIMIT ?");
+            q->bind(1, lim);
+            while (q->step()) {
+                DeliveryLogEntry e;
+                e.time = q->int64(0);
+                e.direction = "outbound";
+                e.sender = q->text(1);
+                e.recipient = q->text(2);
+                e.status = q->text(3);
+                e.detail = q->text(4);
+                e.size = static_cast<std::uint64_t>(q->int64(5));
+                v.push_back(std::move(e));
+            }
+            std::stable_sort(v.begin(), v.end(), [](auto& x, auto& y) { return x.time > y.time; });
+            if (v.size() > limit) v.resize(limit);
+            return v;
+        });
+    }
+
+    Result<StoreStats> stats() override {
+        auto r = read<StoreStats>([&](Db& db) {
+            StoreStats st;
+            auto s = db.prepare("SELECT (SELECT COUNT(*) FROM domains), (SELECT COUNT(*) FROM accounts),"
+                                " (SELECT COUNT(DISTINCT source) FROM aliases), (SELECT COUNT(*) FROM messages),"
+                                " (SELECT COUNT(*) FROM queue), (SELECT COALESCE(SUM(size), 0) FROM blobs)");
+            s->step();
+            st.domains = static_cast<std::uint64_t>(s->int64(0));
+            st.accounts = static_cast<std::uint64_t>(s->int64(1));
+            st.aliases = static_cast<std::uint64_t>(s->int64(2));
+            st.messages = static_cast<std::uint64_t>(s->int64(3));
+            st.queue = static_cast<std::uint64_t>(s->int64(4));
+            st.message_bytes = static_cast<std::uint64_t>(s->int64(5));
+            return st;
+        });
+        if (!r) return r;
+        for (const char* suffix : {"", "-wal"}) {
+            struct stat sb{};
+            if (::stat((opt_.path + suffix).c_str(), &sb) == 0) r->database_bytes += static_cast<std::uint64_t>(sb.st_size);
+        }
+        return r;
     }
 
     // ----- mailbox management -----
@@ -563,7 +977,7 @@ public:
             f->bind(1, account_id).bind(2, n);
             if (!f->step()) fail(Errc::NotFound, "unknown mailbox '" + n + "'");
             auto id = f->int64(0), size = f->int64(1);
-            auto c = tx.db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND substr(name, 1, ?) = ? LIMIT 1");
+            auto c = tx.db.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND substr(CAST(name AS BLOB), 1, ?) = CAST(? AS BLOB) LIMIT 1");
             c->bind(1, account_id).bind(2, static_cast<std::int64_t>(n.size() + 1)).bind(3, n + "/");
             // Deviation (as Dovecot): a mailbox with inferiors is not deleted (RFC 9051 §6.3.9 would keep it as
             // \Noselect); delete the children first.
@@ -612,7 +1026,9 @@ public:
             }
             if (auto slash = to.rfind('/'); slash != std::string::npos) create_in(tx, account_id, to.substr(0, slash), {}, false);
             auto r = tx.db.prepare(
-                "UPDATE mailboxes SET name = ?3 || substr(name, ?4) WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, ?5) = ?2 || '/')");
+                // Byte offsets (CAST AS BLOB): substr() of TEXT counts characters, and names are UTF-8.
+                "UPDATE mailboxes SET name = ?3 || CAST(substr(CAST(name AS BLOB), ?4) AS TEXT) WHERE account_id = ?1"
+                " AND (name = ?2 OR substr(CAST(name AS BLOB), 1, ?5) = CAST(?2 || '/' AS BLOB))");
             r->bind(1, account_id).bind(2, from).bind(3, to).bind(4, static_cast<std::int64_t>(from.size() + 1))
                 .bind(5, static_cast<std::int64_t>(from.size() + 1)).run();
             tx.note_change(account_id, id, 0);
@@ -1023,6 +1439,21 @@ public:
     }
 
 private:
+    // Change-notification channel for the outbound queue: no account has id 0.
+    static constexpr std::int64_t kQueueChannel = 0;
+
+    static Prepared prepare(const std::string& raw) {
+        Prepared p;
+        try {
+            auto parsed = mail::parse_message(raw);
+            p.parsed = mail::to_blob(parsed);
+            p.text = mail::extract_text(raw, parsed);
+        } catch (const std::exception&) {
+            // A parser bug must never lose mail: store the bytes without the precomputed parse.
+            p = Prepared{};
+        }
+        return p;
+    }
 
     static std::int64_t insert_blob(Tx& tx, const std::string& raw, const Prepared& prep) {
         auto b = tx.db.prepare("INSERT INTO blobs (size, data, parsed) VALUES (?, ?, ?)");
@@ -1103,6 +1534,7 @@ private:
                 auto qr = tx.db.prepare("INSERT INTO queue_recipients (queue_id, address, orcpt, notify) VALUES (?, ?, ?, ?)");
                 qr->bind(1, out.queue_id).bind(2, r.address).bind(3, r.orcpt).bind(4, static_cast<std::int64_t>(r.notify)).run();
             }
+            tx.note_change(kQueueChannel, 0, static_cast<std::uint64_t>(out.queue_id));  // wake delivery
         }
     }
 

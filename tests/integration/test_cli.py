@@ -322,13 +322,13 @@ class CliTest(unittest.TestCase):
         self.assertFalse(os.path.exists(self.r.data_dir), "config check must not create anything")
 
     def test_config_check_broken_names_key_and_line(self):
-        # Line 8 of the file (1-based): after 2 top-level lines, a blank, [auth] and 2 keys, a blank, [smtp].
         self.r.write_config("\n[smtp]\nlisen = [\"127.0.0.1:2525\"]\n")
         with open(self.r.config) as f:
             line_no = 1 + f.read().split("lisen")[0].count("\n")
         p = self.roost("config", "check")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertIn(f"{self.r.config}:{line_no}", p.stderr)
+        self.assertEqual(line_no, 9)
+        self.assertIn(f"{self.r.config}:{line_no}: unknown key 'smtp.lisen'", p.stderr)
         self.assertIn("lisen", p.stderr)
         # Every other command refuses to run on a broken config too.
         self.assertIn("lisen", self.fails("domain", "list"))
@@ -434,6 +434,10 @@ class UpTest(unittest.TestCase):
             )
         pids = self.child_pids(log_path)
         self.assertEqual(set(pids), set(present), logtext())
+        # Every daemon came up on the first try (e.g. no race over the self-signed certificate they all
+        # generate on a fresh data_dir).
+        self.assertNotIn("exited", logtext())
+        self.assertNotIn("restarted", logtext())
 
         # Kill one daemon hard: `roost up` must notice and start it again.
         victim = "imapd" if "imapd" in present else present[0]
