@@ -323,43 +323,59 @@ net::awaitable<void> Session::on_search(const imap::Search& c) {
 }
 
 namespace {
+// The messages a search matched, in its order, with their stored parse: SORT and THREAD need headers.
 struct Materialized {
     std::vector<store::MessageInfo> infos;
     std::vector<mail::ParsedMessage> parsed;
     std::vector<imap::SearchMessage> msgs;
 };
+
+template <class ParsedOf>
+store::Result<Materialized> materialize(store::MailStore& store, std::int64_t mailbox,
+                                        const std::vector<std::uint32_t>& uids, const std::vector<std::uint32_t>& seqs,
+                                        ParsedOf parsed_of) {
+    auto list = store.list_messages(mailbox);
+    if (!list) return list.error();
+    std::map<std::uint32_t, const store::MessageInfo*> by_uid;
+    for (auto& m : *list) by_uid[m.uid] = &m;
+    Materialized out;
+    std::vector<std::uint32_t> found_seqs;
+    for (std::size_t i = 0; i < uids.size(); ++i) {
+        auto it = by_uid.find(uids[i]);
+        if (it == by_uid.end()) continue;
+        out.infos.push_back(*it->second);
+        found_seqs.push_back(seqs[i]);
+    }
+    out.parsed.reserve(out.infos.size());
+    for (auto& m : out.infos) {
+        auto p = parsed_of(m.blob_id);
+        out.parsed.push_back(p ? std::move(*p) : mail::ParsedMessage{});
+    }
+    for (std::size_t i = 0; i < out.infos.size(); ++i) {
+        auto& m = out.infos[i];
+        imap::SearchMessage sm;
+        sm.seq = found_seqs[i];
+        sm.uid = m.uid;
+        sm.flags = m.flags;
+        sm.keywords = &m.keywords;
+        sm.internal_date = m.internal_date;
+        sm.size = m.size;
+        sm.modseq = m.modseq;
+        sm.parsed = &out.parsed[i];
+        out.msgs.push_back(sm);
+    }
+    return out;
+}
 }  // namespace
 
 net::awaitable<void> Session::on_sort(const imap::Sort& c) {
     co_await report_updates(c.uid);
     auto res = co_await run_search(c.tag, c.key);
     if (!res) co_return;
-    auto list = ctx_.store.list_messages(sel_->info.id);
-    if (!list) { no(c.tag, no_text(list.error())); co_return; }
-    std::map<std::uint32_t, store::MessageInfo*> by_uid;
-    for (auto& m : *list) by_uid[m.uid] = &m;
-    std::vector<mail::ParsedMessage> parsed;
-    parsed.reserve(res->uids.size());
-    std::vector<imap::SearchMessage> msgs;
-    for (std::size_t i = 0; i < res->uids.size(); ++i) {
-        auto* m = by_uid[res->uids[i]];
-        if (!m) continue;
-        auto p = parsed_of(m->blob_id);
-        parsed.push_back(p ? std::move(*p) : mail::ParsedMessage{});
-        imap::SearchMessage sm;
-        sm.seq = res->seqs[i];
-        sm.uid = m->uid;
-        sm.flags = m->flags;
-        sm.keywords = &m->keywords;
-        sm.internal_date = m->internal_date;
-        sm.size = m->size;
-        sm.modseq = m->modseq;
-        msgs.push_back(sm);
-    }
-    for (std::size_t i = 0; i < msgs.size(); ++i) msgs[i].parsed = &parsed[i];
-    std::vector<imap::SortCriterion> crit;
-    for (auto& k : c.criteria) crit.push_back(k);
-    auto order = imap::sort_messages(crit, msgs, c.uid);
+    auto mat = materialize(ctx_.store, sel_->info.id, res->uids, res->seqs, [this](std::int64_t b) { return parsed_of(b); });
+    if (!mat) { no(c.tag, no_text(mat.error())); co_return; }
+    std::vector<imap::SortCriterion> crit(c.criteria.begin(), c.criteria.end());
+    auto order = imap::sort_messages(crit, mat->msgs, c.uid);
     std::string s = "SORT";
     for (auto n : order) s += " " + std::to_string(n);
     untagged(s);
@@ -370,27 +386,9 @@ net::awaitable<void> Session::on_thread(const imap::Thread& c) {
     co_await report_updates(c.uid);
     auto res = co_await run_search(c.tag, c.key);
     if (!res) co_return;
-    auto list = ctx_.store.list_messages(sel_->info.id);
-    if (!list) { no(c.tag, no_text(list.error())); co_return; }
-    std::map<std::uint32_t, store::MessageInfo*> by_uid;
-    for (auto& m : *list) by_uid[m.uid] = &m;
-    std::vector<mail::ParsedMessage> parsed;
-    parsed.reserve(res->uids.size());
-    std::vector<imap::SearchMessage> msgs;
-    for (std::size_t i = 0; i < res->uids.size(); ++i) {
-        auto* m = by_uid[res->uids[i]];
-        if (!m) continue;
-        auto p = parsed_of(m->blob_id);
-        parsed.push_back(p ? std::move(*p) : mail::ParsedMessage{});
-        imap::SearchMessage sm;
-        sm.seq = res->seqs[i];
-        sm.uid = m->uid;
-        sm.internal_date = m->internal_date;
-        sm.size = m->size;
-        msgs.push_back(sm);
-    }
-    for (std::size_t i = 0; i < msgs.size(); ++i) msgs[i].parsed = &parsed[i];
-    untagged("THREAD " + imap::thread_response(c.algorithm, msgs, c.uid));
+    auto mat = materialize(ctx_.store, sel_->info.id, res->uids, res->seqs, [this](std::int64_t b) { return parsed_of(b); });
+    if (!mat) { no(c.tag, no_text(mat.error())); co_return; }
+    untagged("THREAD " + imap::thread_response(c.algorithm, mat->msgs, c.uid));
     ok(c.tag, c.uid ? "UID THREAD completed" : "THREAD completed");
 }
 
