@@ -257,10 +257,37 @@ std::string html_to_text(std::string_view html) {
   return out;
 }
 
+namespace {
+void add_body(Sink& sink, std::string_view raw, const ParsedMessage& message);
+}  // namespace
+
 std::string extract_text(std::string_view raw, const ParsedMessage& message, size_t max_bytes) {
   std::string out;
   Sink sink(out, max_bytes);
   add_envelope(sink, message.envelope);
+  add_body(sink, raw, message);
+  return out;
+}
+
+std::string extract_body_text(std::string_view raw, const ParsedMessage& message, size_t max_bytes) {
+  std::string out;
+  Sink sink(out, max_bytes);
+  add_body(sink, raw, message);
+  return out;
+}
+
+std::string extract_header_text(const ParsedMessage& message, size_t max_bytes) {
+  std::string out;
+  Sink sink(out, max_bytes);
+  for (const auto& f : message.top_headers) {
+    if (sink.full()) break;
+    sink.line(sanitize_utf8(f.name) + ": " + decode_rfc2047(unfold_trim(f.value)));
+  }
+  return out;
+}
+
+namespace {
+void add_body(Sink& sink, std::string_view raw, const ParsedMessage& message) {
   // Depth-first, document order, with an explicit stack (tree depth is bounded by the parser, but
   // this also runs on trees read back from storage).
   std::vector<const Part*> stack{&message.root};
@@ -274,7 +301,7 @@ std::string extract_text(std::string_view raw, const ParsedMessage& message, siz
       add_text_part(sink, raw, *p);
     }
   }
-  return out;
 }
+}  // namespace
 
 }  // namespace roost::mail

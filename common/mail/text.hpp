@@ -24,4 +24,12 @@ std::string html_to_text(std::string_view html);
 std::string extract_text(std::string_view raw, const ParsedMessage& message,
                          size_t max_bytes = 1 << 20);
 
+// The body only (what IMAP SEARCH BODY looks in, RFC 9051 §6.4.4): every text/* part, and the headers and
+// text of embedded message/rfc822 parts, but not the top-level header.
+std::string extract_body_text(std::string_view raw, const ParsedMessage& message, size_t max_bytes = 1 << 20);
+
+// The top-level header fields, unfolded and RFC 2047-decoded, one "Name: value" per line (SEARCH TEXT
+// looks in the header too).
+std::string extract_header_text(const ParsedMessage& message, size_t max_bytes = 1 << 16);
+
 }  // namespace roost::mail

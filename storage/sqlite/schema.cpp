@@ -200,6 +200,13 @@ CREATE TABLE api_tokens (
     last_used    INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+    // 4: the full-text index keeps the header and the body apart, so SEARCH BODY does not match the
+    // Subject and SEARCH TEXT matches every header field (RFC 9051 §6.4.4). Text indexed before this
+    // migration is dropped (pre-release databases only).
+    R"sql(
+DROP TABLE message_text;
+CREATE VIRTUAL TABLE message_text USING fts5(header, body, tokenize = 'unicode61 remove_diacritics 2');
+)sql",
 };
 
 constexpr int kVersion = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);

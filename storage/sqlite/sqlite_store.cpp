@@ -124,7 +124,7 @@ std::uint32_t next_uidvalidity(Tx& tx) {
 
 class SqliteStore final : public MailStore {
     struct Prepared {
-        std::string parsed, text;
+        std::string parsed, header_text, body_text;
     };
     struct MailboxRow {
         std::int64_t id = 0, account_id = 0;
@@ -1190,6 +1190,8 @@ public:
 
     Result<std::vector<std::uint32_t>> search_text(const SearchTextQuery& query) override {
         auto q = fts_query(query.text);
+        // SEARCH BODY looks in the body column only; SEARCH TEXT in header and body (RFC 9051 §6.4.4).
+        if (!q.empty() && !query.headers_too) q = "body : (" + q + ")";
         return read<std::vector<std::uint32_t>>([&](Db& db) {
             std::vector<std::uint32_t> v;
             if (q.empty()) {  // an empty string matches every message (RFC 9051 §6.4.4 substring of anything)
@@ -1340,10 +1342,10 @@ public:
         try {
             auto parsed = mail::parse_message(req.raw);
             prepared->parsed = mail::to_blob(parsed);
-            prepared->text = mail::extract_text(req.raw, parsed);
+            prepared->header_text = mail::extract_header_text(parsed);
+            prepared->body_text = mail::extract_body_text(req.raw, parsed);
         } catch (const std::exception&) {
-            prepared->parsed.clear();
-            prepared->text.clear();
+            *prepared = Prepared{};
         }
         auto request = std::make_shared<AppendRequest>(std::move(req));
         auto result = std::make_shared<AppendResult>();
@@ -1447,7 +1449,8 @@ private:
         try {
             auto parsed = mail::parse_message(raw);
             p.parsed = mail::to_blob(parsed);
-            p.text = mail::extract_text(raw, parsed);
+            p.header_text = mail::extract_header_text(parsed);
+            p.body_text = mail::extract_body_text(raw, parsed);
         } catch (const std::exception&) {
             // A parser bug must never lose mail: store the bytes without the precomputed parse.
             p = Prepared{};
@@ -1462,9 +1465,9 @@ private:
         else b->bind_blob(3, prep.parsed);
         b->run();
         auto blob_id = tx.db.last_insert_id();
-        if (!prep.text.empty()) {
-            auto t = tx.db.prepare("INSERT INTO message_text (rowid, body) VALUES (?, ?)");
-            t->bind(1, blob_id).bind(2, prep.text).run();
+        if (!prep.header_text.empty() || !prep.body_text.empty()) {
+            auto t = tx.db.prepare("INSERT INTO message_text (rowid, header, body) VALUES (?, ?, ?)");
+            t->bind(1, blob_id).bind(2, prep.header_text).bind(3, prep.body_text).run();
         }
         return blob_id;
     }

@@ -193,7 +193,10 @@ class Roost:
         self.ports = dict(zip(LISTENERS, free_ports(len(LISTENERS))))
         self.daemons = []
         # Fast password hashing: the CLI hashes every password it sets.
-        self.settings = {"log": {"level": "info"}, "auth": {"argon2_memory_kib": 64, "argon2_iterations": 1}}
+        self.settings = {"log": {"level": "info"}, "auth": {"argon2_memory_kib": 64, "argon2_iterations": 1},
+                         # No resolver answers here: outbound delivery of queued test mail fails temporarily
+                         # and the queue stays as the test left it (tests of delivery set their own).
+                         "dns": {"resolver": "127.0.0.1:9"}}
         for listener, (section, key) in LISTENERS.items():
             self.settings.setdefault(section, {})[key] = [f"{HOST}:{self.ports[listener]}"]
         self.configure(settings or {})

@@ -765,6 +765,12 @@ class SearchTest(ImapTestCase):
         self.assertEqual(self.search('HEADER In-Reply-To ""'), [4])
         self.assertEqual(self.search("BODY xylophone"), [2])
         self.assertEqual(self.search("TEXT meeting"), [1, 4])  # only in the subjects
+        # The full-text index keeps header and body apart: BODY never matches a header field, TEXT
+        # matches any header field (RFC 9051 §6.4.4).
+        self.assertEqual(self.search("BODY meeting"), [])
+        self.assertEqual(self.search("BODY agenda"), [1])
+        self.assertEqual(self.search("TEXT boss"), [1])
+        self.assertEqual(self.search("TEXT agenda"), [1])
         self.assertEqual(self.search("NOT BODY xylophone"), [1, 3, 4])
         # CHARSET UTF-8 with a literal search string, in the decoded subject and in the body.
         word = "Grüße".encode()
