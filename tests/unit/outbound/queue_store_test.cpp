@@ -1,6 +1,7 @@
 // The store's outbound-queue methods (migration 2): claiming with a lease (a crash leaves an entry that is
 // retried, never lost), per-recipient outcomes, removal when done, notices delivered in the same
 // transaction, retry/flush/delete, lease recovery, and DKIM key storage.
+#include <chrono>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -32,7 +33,11 @@ protected:
     Status complete(AttemptOutcome o) {
         return store().wait<Ok>([&](auto done) { store().complete_attempt(std::move(o), std::move(done)); });
     }
-    std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+    // The store stamps rows with system_clock; time(2) reads a coarser clock that can lag it by a tick.
+    std::int64_t now() {
+        return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
     std::int64_t alice_ = 0;
 };
 
