@@ -13,6 +13,7 @@
 //  - Errors are `{"error": "..."}` with a 4xx status naming the problem; store errors map at one place
 //    (status_of); server faults are 500/503 and logged.
 #include "admin-ui/api.hpp"
+#include "common/daemon/authenticator.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -156,23 +157,6 @@ std::uint64_t quota_field(const json& j) {
 }
 
 // ----- sessions -----
-auth::ThrottlePolicy throttle_policy(const Config& c) {
-    auth::ThrottlePolicy p;
-    p.free_failures = c.auth.free_failures;
-    p.lockout_after = c.auth.lockout_after;
-    p.lockout = c.auth.lockout;
-    p.window = c.auth.lockout;
-    return p;
-}
-
-auth::FailureState failure_state(const store::Result<store::FailureRecord>& r) {
-    auth::FailureState s;
-    if (!r) return s;
-    s.failures = r->failures;
-    s.last_failure = std::chrono::system_clock::time_point(std::chrono::seconds(r->last_failure));
-    return s;
-}
-
 std::string session_cookie(const Call& c, const std::string& value, std::int64_t max_age) {
     // RFC 6265bis: __Host- requires Secure, Path=/ and no Domain, so no subdomain can plant the cookie.
     std::string name = c.peer.tls ? kCookieTls : kCookiePlain;

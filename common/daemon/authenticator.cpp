@@ -7,7 +7,14 @@
 namespace roost {
 namespace {
 
-auth::ThrottlePolicy policy_of(const Config& c) {
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+}  // namespace
+
+auth::ThrottlePolicy throttle_policy(const Config& c) {
     auth::ThrottlePolicy p;
     p.free_failures = c.auth.free_failures;
     p.lockout_after = c.auth.lockout_after;
@@ -16,7 +23,7 @@ auth::ThrottlePolicy policy_of(const Config& c) {
     return p;
 }
 
-auth::FailureState state_of(const store::Result<store::FailureRecord>& r) {
+auth::FailureState failure_state(const store::Result<store::FailureRecord>& r) {
     auth::FailureState s;
     if (!r) return s;
     s.failures = r->failures;
@@ -24,24 +31,17 @@ auth::FailureState state_of(const store::Result<store::FailureRecord>& r) {
     return s;
 }
 
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-}  // namespace
-
 net::awaitable<AuthOutcome> authenticate(net::Connection& conn, store::MailStore& store, const Config& config,
                                          const auth::Credentials& creds) {
     AuthOutcome out;
-    auto policy = policy_of(config);
+    auto policy = throttle_policy(config);
     auto user = lower(creds.authcid);
     auto ip_key = "ip:" + conn.peer_ip();
     auto user_key = "user:" + user;
     auto now = std::chrono::system_clock::now();
     // Loopback clients are not throttled per address (webmail, local tools), only per account.
-    auto ip_state = conn.peer_is_loopback() ? auth::FailureState{} : state_of(store.auth_failures(ip_key));
-    auto user_state = state_of(store.auth_failures(user_key));
+    auto ip_state = conn.peer_is_loopback() ? auth::FailureState{} : failure_state(store.auth_failures(ip_key));
+    auto user_state = failure_state(store.auth_failures(user_key));
     auto before = auth::decide(policy, ip_state, user_state, now);
     if (before.locked_out) {
         log::warn(conn.session_id()) << "auth: locked out: " << log::escape(user) << " from " << conn.peer_ip();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/auth/sasl.hpp"
+#include "common/auth/throttle.hpp"
 #include "common/core/config.hpp"
 #include "common/net/connection.hpp"
 #include "storage/mail_store.hpp"
@@ -23,6 +24,11 @@ struct AuthOutcome {
     Kind kind = Kind::Failed;
     store::Account account;  // set when Ok
 };
+
+// The failed-login throttle as configured ([auth]), and a stored failure record in the policy's terms.
+// Shared by every login path (mail protocols and the admin panel).
+auth::ThrottlePolicy throttle_policy(const Config& config);
+auth::FailureState failure_state(const store::Result<store::FailureRecord>& record);
 
 // Verifies `creds` for a client at `conn.peer_ip()`. Failures are recorded and answered only after the
 // throttle's delay has passed (the delay is served inside this call).
