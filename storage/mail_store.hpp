@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <functional>
 #include <future>
 #include <memory>
@@ -348,7 +349,12 @@ public:
     virtual Status set_subscribed(std::int64_t account_id, std::string_view name, bool subscribed) = 0;
 
     // ----- messages -----
-    virtual Result<std::vector<MessageInfo>> list_messages(std::int64_t mailbox_id) = 0;
+    // The messages with uid_first <= UID <= uid_last, in UID order (FETCH 5 reads one row, not the mailbox).
+    virtual Result<std::vector<MessageInfo>> list_messages(std::int64_t mailbox_id, std::uint32_t uid_first,
+                                                           std::uint32_t uid_last) = 0;
+    Result<std::vector<MessageInfo>> list_messages(std::int64_t mailbox_id) {
+        return list_messages(mailbox_id, 1, std::numeric_limits<std::uint32_t>::max());
+    }
     virtual Result<MailboxDelta> changes_since(std::int64_t mailbox_id, std::uint64_t modseq) = 0;
     // UIDs of messages that became \Recent for the caller: atomically cleared so that exactly one session
     // sees each message as recent (RFC 3501 §2.3.2).
@@ -358,6 +364,8 @@ public:
     virtual Result<std::string> blob_range(std::int64_t blob_id, std::uint64_t offset, std::uint64_t length) = 0;
     // The parse stored at delivery (common/mail/serialize.hpp format); empty if none was stored.
     virtual Result<std::string> parsed_structure(std::int64_t blob_id) = 0;
+    // The same for many blobs in one read (FETCH of many messages); aligned with blob_ids.
+    virtual Result<std::vector<std::string>> parsed_structures(const std::vector<std::int64_t>& blob_ids) = 0;
     // UIDs in the mailbox whose indexed text matches (full-text index built at delivery).
     virtual Result<std::vector<std::uint32_t>> search_text(const SearchTextQuery& query) = 0;
     // Sum of message sizes per account, for quota reporting.

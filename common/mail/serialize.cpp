@@ -1,191 +1,255 @@
 #include "common/mail/serialize.hpp"
 
-#include <nlohmann/json.hpp>
+#include <cstring>
 
 namespace roost::mail {
 namespace {
 
-using json = nlohmann::json;
-
-// Positional layout (version 1):
-//   blob     = [version, part, envelope, headers, limits_hit]
-//   part     = [header_offset, header_size, body_offset, body_size, body_lines, type, subtype,
-//               params, id, description, encoding, md5, disposition, disposition_params,
-//               language, location, children, envelope|null]
-//   params   = [name, value, name, value, ...]
-//   envelope = [date, subject, in_reply_to, message_id, from, sender|null, reply_to|null, to, cc, bcc]
-//              (null sender / reply_to: equal to from — the common case, stored once)
-//   addrs    = [name, route, mailbox, host, flags, ...]  flags: 1 group_start, 2 group_end
-//   headers  = [name, value, offset, size, ...]
-constexpr size_t kPartFields = 18;
+// Layout (version 2). Every integer is an unsigned LEB128 varint; a string is its length then its bytes;
+// a list is its count then its elements. The blob is read in one pass, straight into ParsedMessage (the
+// version-1 CBOR went through a JSON DOM first and dominated FETCH ENVELOPE BODYSTRUCTURE).
+//   blob     = 0x02 part envelope headers limits_hit(0|1)
+//   part     = header_offset header_size body_offset body_size body_lines type subtype params id
+//              description encoding md5 disposition disposition_params language(list of string)
+//              location children(list of part) has_envelope(0|1) [envelope]
+//   params   = list of (name value)
+//   envelope = date subject in_reply_to message_id from sender_kind(0 = same as from | 1) [sender]
+//              reply_to_kind(0 | 1) [reply_to] to cc bcc
+//   addrs    = list of (name route mailbox host flags)   flags: 1 group_start, 2 group_end
+//   headers  = list of (name value offset size)
+constexpr unsigned char kMagic = static_cast<unsigned char>(kBlobVersion);
+constexpr size_t kMinPartBytes = 19;  // 5 numbers, 9 strings, 3 list counts, the envelope flag
 constexpr size_t kMaxDepth = 4096;  // far above any parser output; guards a corrupt blob
 
 struct BadBlob {};
 
-json params_to_json(const Params& params) {
-  json a = json::array();
-  for (const auto& [k, v] : params) {
-    a.push_back(k);
-    a.push_back(v);
+class Writer {
+public:
+  void num(uint64_t v) {
+    while (v >= 0x80) {
+      out_ += static_cast<char>((v & 0x7F) | 0x80);
+      v >>= 7;
+    }
+    out_ += static_cast<char>(v);
   }
-  return a;
-}
-
-json addresses_to_json(const std::vector<Address>& list) {
-  json a = json::array();
-  for (const auto& ad : list) {
-    a.push_back(ad.name);
-    a.push_back(ad.route);
-    a.push_back(ad.mailbox);
-    a.push_back(ad.host);
-    a.push_back((ad.group_start ? 1 : 0) | (ad.group_end ? 2 : 0));
+  void str(std::string_view s) {
+    num(s.size());
+    out_.append(s);
   }
-  return a;
-}
-
-json envelope_to_json(const Envelope& e) {
-  return json::array({e.date, e.subject, e.in_reply_to, e.message_id, addresses_to_json(e.from),
-                      e.sender == e.from ? json(nullptr) : addresses_to_json(e.sender),
-                      e.reply_to == e.from ? json(nullptr) : addresses_to_json(e.reply_to),
-                      addresses_to_json(e.to), addresses_to_json(e.cc), addresses_to_json(e.bcc)});
-}
-
-json part_to_json(const Part& p) {
-  json children = json::array();
-  for (const auto& c : p.children) children.push_back(part_to_json(c));  // depth parser-bounded
-  json language = json::array();
-  for (const auto& l : p.language) language.push_back(l);
-  return json::array({p.header_offset, p.header_size, p.body_offset, p.body_size, p.body_lines,
-                      p.type, p.subtype, params_to_json(p.params), p.id, p.description, p.encoding,
-                      p.md5, p.disposition, params_to_json(p.disposition_params), std::move(language),
-                      p.location, std::move(children),
-                      p.envelope ? envelope_to_json(*p.envelope) : json(nullptr)});
-}
-
-const json& at(const json& a, size_t i) {
-  if (!a.is_array() || i >= a.size()) throw BadBlob{};
-  return a[i];
-}
-const json& array_at(const json& a, size_t i) {
-  const json& v = at(a, i);
-  if (!v.is_array()) throw BadBlob{};
-  return v;
-}
-std::string str(const json& v) {
-  if (!v.is_string()) throw BadBlob{};
-  return v.get_ref<const std::string&>();
-}
-uint64_t num(const json& v) {
-  if (!v.is_number_unsigned()) throw BadBlob{};
-  return v.get<uint64_t>();
-}
-
-Params params_from_json(const json& a) {
-  if (!a.is_array() || a.size() % 2 != 0) throw BadBlob{};
-  Params out;
-  out.reserve(a.size() / 2);
-  for (size_t i = 0; i < a.size(); i += 2) out.emplace_back(str(a[i]), str(a[i + 1]));
-  return out;
-}
-
-std::vector<Address> addresses_from_json(const json& a) {
-  if (!a.is_array() || a.size() % 5 != 0) throw BadBlob{};
-  std::vector<Address> out;
-  out.reserve(a.size() / 5);
-  for (size_t i = 0; i < a.size(); i += 5) {
-    Address ad;
-    ad.name = str(a[i]);
-    ad.route = str(a[i + 1]);
-    ad.mailbox = str(a[i + 2]);
-    ad.host = str(a[i + 3]);
-    uint64_t flags = num(a[i + 4]);
-    if (flags > 3) throw BadBlob{};
-    ad.group_start = flags & 1;
-    ad.group_end = flags & 2;
-    out.push_back(std::move(ad));
+  void params(const Params& p) {
+    num(p.size());
+    for (const auto& [k, v] : p) {
+      str(k);
+      str(v);
+    }
   }
-  return out;
-}
+  void addresses(const std::vector<Address>& list) {
+    num(list.size());
+    for (const auto& a : list) {
+      str(a.name);
+      str(a.route);
+      str(a.mailbox);
+      str(a.host);
+      num((a.group_start ? 1 : 0) | (a.group_end ? 2 : 0));
+    }
+  }
+  void envelope(const Envelope& e) {
+    str(e.date);
+    str(e.subject);
+    str(e.in_reply_to);
+    str(e.message_id);
+    addresses(e.from);
+    // sender / reply_to equal to from is the common case (RFC 3501 §7.4.2 defaults): stored once.
+    for (const auto* list : {&e.sender, &e.reply_to}) {
+      if (*list == e.from) {
+        num(0);
+      } else {
+        num(1);
+        addresses(*list);
+      }
+    }
+    addresses(e.to);
+    addresses(e.cc);
+    addresses(e.bcc);
+  }
+  void part(const Part& p) {
+    num(p.header_offset);
+    num(p.header_size);
+    num(p.body_offset);
+    num(p.body_size);
+    num(p.body_lines);
+    str(p.type);
+    str(p.subtype);
+    params(p.params);
+    str(p.id);
+    str(p.description);
+    str(p.encoding);
+    str(p.md5);
+    str(p.disposition);
+    params(p.disposition_params);
+    num(p.language.size());
+    for (const auto& l : p.language) str(l);
+    str(p.location);
+    num(p.children.size());
+    for (const auto& c : p.children) part(c);  // depth bounded by the parser
+    num(p.envelope ? 1 : 0);
+    if (p.envelope) envelope(*p.envelope);
+  }
+  std::string take() { return std::move(out_); }
 
-Envelope envelope_from_json(const json& a) {
-  if (!a.is_array() || a.size() != 10) throw BadBlob{};
-  Envelope e;
-  e.date = str(a[0]);
-  e.subject = str(a[1]);
-  e.in_reply_to = str(a[2]);
-  e.message_id = str(a[3]);
-  e.from = addresses_from_json(a[4]);
-  e.sender = a[5].is_null() ? e.from : addresses_from_json(a[5]);
-  e.reply_to = a[6].is_null() ? e.from : addresses_from_json(a[6]);
-  e.to = addresses_from_json(a[7]);
-  e.cc = addresses_from_json(a[8]);
-  e.bcc = addresses_from_json(a[9]);
-  return e;
-}
+private:
+  std::string out_;
+};
 
-Part part_from_json(const json& a, size_t depth) {
-  if (depth > kMaxDepth || !a.is_array() || a.size() != kPartFields) throw BadBlob{};
-  Part p;
-  p.header_offset = num(a[0]);
-  p.header_size = num(a[1]);
-  p.body_offset = num(a[2]);
-  p.body_size = num(a[3]);
-  p.body_lines = num(a[4]);
-  p.type = str(a[5]);
-  p.subtype = str(a[6]);
-  p.params = params_from_json(a[7]);
-  p.id = str(a[8]);
-  p.description = str(a[9]);
-  p.encoding = str(a[10]);
-  p.md5 = str(a[11]);
-  p.disposition = str(a[12]);
-  p.disposition_params = params_from_json(a[13]);
-  for (const auto& l : array_at(a, 14)) p.language.push_back(str(l));
-  p.location = str(a[15]);
-  const json& children = array_at(a, 16);
-  p.children.reserve(children.size());
-  for (const auto& c : children) p.children.push_back(part_from_json(c, depth + 1));
-  if (!a[17].is_null()) p.envelope = envelope_from_json(a[17]);
-  return p;
-}
+class Reader {
+public:
+  explicit Reader(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
+
+  uint64_t num() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) throw BadBlob{};
+      auto b = static_cast<unsigned char>(*p_++);
+      if (shift == 63 && b > 1) throw BadBlob{};  // more than 64 bits
+      v |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    throw BadBlob{};
+  }
+  // A count of elements, each taking at least `min_bytes` of what is left: a corrupt count cannot make
+  // us allocate more than a small multiple of the blob.
+  size_t count(size_t min_bytes = 1) {
+    uint64_t n = num();
+    if (n > static_cast<uint64_t>(end_ - p_) / min_bytes) throw BadBlob{};
+    return static_cast<size_t>(n);
+  }
+  bool flag() {
+    uint64_t v = num();
+    if (v > 1) throw BadBlob{};
+    return v == 1;
+  }
+  void str(std::string& out) {
+    size_t n = count();
+    out.assign(p_, n);
+    p_ += n;
+  }
+  std::string str() {
+    std::string s;
+    str(s);
+    return s;
+  }
+  void params(Params& out) {
+    size_t n = count(2);
+    out.resize(n);
+    for (auto& [k, v] : out) {
+      str(k);
+      str(v);
+    }
+  }
+  void addresses(std::vector<Address>& out) {
+    size_t n = count(5);
+    out.resize(n);
+    for (auto& a : out) {
+      str(a.name);
+      str(a.route);
+      str(a.mailbox);
+      str(a.host);
+      uint64_t flags = num();
+      if (flags > 3) throw BadBlob{};
+      a.group_start = flags & 1;
+      a.group_end = flags & 2;
+    }
+  }
+  void envelope(Envelope& e) {
+    str(e.date);
+    str(e.subject);
+    str(e.in_reply_to);
+    str(e.message_id);
+    addresses(e.from);
+    for (auto* list : {&e.sender, &e.reply_to}) {
+      if (flag()) addresses(*list);
+      else *list = e.from;
+    }
+    addresses(e.to);
+    addresses(e.cc);
+    addresses(e.bcc);
+  }
+  void part(Part& p, size_t depth) {
+    if (depth > kMaxDepth) throw BadBlob{};
+    p.header_offset = num();
+    p.header_size = num();
+    p.body_offset = num();
+    p.body_size = num();
+    p.body_lines = num();
+    str(p.type);
+    str(p.subtype);
+    params(p.params);
+    str(p.id);
+    str(p.description);
+    str(p.encoding);
+    str(p.md5);
+    str(p.disposition);
+    params(p.disposition_params);
+    p.language.resize(count());
+    for (auto& l : p.language) str(l);
+    str(p.location);
+    p.children.resize(count(kMinPartBytes));
+    for (auto& c : p.children) part(c, depth + 1);
+    if (flag()) part_envelope(p);
+  }
+  void part_envelope(Part& p) {
+    p.envelope.emplace();
+    envelope(*p.envelope);
+  }
+  unsigned char byte() {
+    if (p_ == end_) throw BadBlob{};
+    return static_cast<unsigned char>(*p_++);
+  }
+  bool done() const { return p_ == end_; }
+
+private:
+  const char* p_;
+  const char* end_;
+};
 
 }  // namespace
 
 std::string to_blob(const ParsedMessage& m) {
-  json headers = json::array();
+  Writer w;
+  w.num(kMagic);
+  w.part(m.root);
+  w.envelope(m.envelope);
+  w.num(m.top_headers.size());
   for (const auto& h : m.top_headers) {
-    headers.push_back(h.name);
-    headers.push_back(h.value);
-    headers.push_back(h.offset);
-    headers.push_back(h.size);
+    w.str(h.name);
+    w.str(h.value);
+    w.num(h.offset);
+    w.num(h.size);
   }
-  json doc = json::array({kBlobVersion, part_to_json(m.root), envelope_to_json(m.envelope),
-                          std::move(headers), m.limits_hit});
-  std::string out;
-  json::to_cbor(doc, out);
-  return out;
+  w.num(m.limits_hit ? 1 : 0);
+  return w.take();
 }
 
 std::optional<ParsedMessage> from_blob(std::string_view blob) {
   try {
-    json doc = json::from_cbor(blob.begin(), blob.end(), /*strict=*/true, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_array() || doc.size() != 5) return std::nullopt;
-    if (!doc[0].is_number_unsigned() || doc[0].get<uint64_t>() != kBlobVersion) return std::nullopt;
+    Reader r(blob);
+    if (r.byte() != kMagic) return std::nullopt;  // unknown version (or a version-1 CBOR blob)
     ParsedMessage m;
-    m.root = part_from_json(doc[1], 0);
-    m.envelope = envelope_from_json(doc[2]);
-    const json& headers = doc[3];
-    if (!headers.is_array() || headers.size() % 4 != 0) return std::nullopt;
-    m.top_headers.reserve(headers.size() / 4);
-    for (size_t i = 0; i < headers.size(); i += 4)
-      m.top_headers.push_back(
-          HeaderField{str(headers[i]), str(headers[i + 1]), num(headers[i + 2]), num(headers[i + 3])});
-    if (!doc[4].is_boolean()) return std::nullopt;
-    m.limits_hit = doc[4].get<bool>();
+    r.part(m.root, 0);
+    r.envelope(m.envelope);
+    m.top_headers.resize(r.count(4));
+    for (auto& h : m.top_headers) {
+      r.str(h.name);
+      r.str(h.value);
+      h.offset = r.num();
+      h.size = r.num();
+    }
+    m.limits_hit = r.flag();
+    if (!r.done()) return std::nullopt;
     return m;
   } catch (const BadBlob&) {
     return std::nullopt;
-  } catch (const json::exception&) {
+  } catch (const std::bad_alloc&) {
     return std::nullopt;
   }
 }

@@ -1,5 +1,6 @@
 // Compact, exact serialization of ParsedMessage, so the store keeps the parse result per message
-// and FETCH never re-parses. Format: CBOR (RFC 8949) of a positional JSON array, versioned.
+// and FETCH never re-parses. Format: a versioned positional binary encoding (varints and
+// length-prefixed strings, see serialize.cpp), decoded in one pass without intermediate objects.
 #pragma once
 
 #include <optional>
@@ -10,7 +11,7 @@
 
 namespace roost::mail {
 
-inline constexpr int kBlobVersion = 1;
+inline constexpr int kBlobVersion = 2;  // 1 was CBOR; such blobs are re-parsed from the message
 
 std::string to_blob(const ParsedMessage& message);
 // nullopt for anything that is not a well-formed blob of a known version (never throws on bad

@@ -278,6 +278,8 @@ struct FetchItem {
         BodySection,  // BODY[section]<partial> or BODY.PEEK[...] (peek = true)
         Rfc822, Rfc822Header, Rfc822Text,
         ModSeq,       // RFC 7162 §3.1.4.1
+        Binary,       // RFC 9051 §6.4.5 BINARY[section-part]<partial> or BINARY.PEEK[...] (peek = true)
+        BinarySize,   // RFC 9051 §6.4.5 BINARY.SIZE[section-part]
     };
     Kind kind = Kind::Flags;
     bool peek = false;

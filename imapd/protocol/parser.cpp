@@ -943,21 +943,33 @@ private:
             item.kind = K::BodySection;
             item.peek = name == "BODY.PEEK";
             item.section = section();
-            if (try_char('<')) {
-                Partial p;
-                p.offset = number64();
-                expect('.', "invalid partial");
-                p.length = number64();
-                if (p.length == 0) fail("invalid partial");
-                expect('>', "invalid partial");
-                item.partial = p;
+            if (try_char('<')) item.partial = partial();
+        } else if (name == "BINARY" || name == "BINARY.PEEK" || name == "BINARY.SIZE") {
+            // RFC 9051 §6.4.5 / §9: section-binary = "[" [section-part] "]"; BINARY.SIZE takes no partial.
+            item.kind = name == "BINARY.SIZE" ? K::BinarySize : K::Binary;
+            item.peek = name == "BINARY.PEEK";
+            expect('[', "expected a binary section");
+            if (!try_char(']')) {
+                item.section.part.push_back(nz_number());
+                while (try_char('.')) item.section.part.push_back(nz_number());
+                expect(']', "invalid binary section");
             }
-        } else if (name.rfind("BINARY", 0) == 0) {
-            fail("BINARY is not supported");
+            if (item.kind == K::Binary && try_char('<')) item.partial = partial();
         } else {
             fail("unknown fetch attribute");
         }
         return item;
+    }
+
+    // partial = "<" number64 "." nz-number64 ">" (after the "<")
+    Partial partial() {
+        Partial p;
+        p.offset = number64();
+        expect('.', "invalid partial");
+        p.length = number64();
+        if (p.length == 0) fail("invalid partial");
+        expect('>', "invalid partial");
+        return p;
     }
 
     Section section() {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/mail/header.hpp"
+#include "common/mail/text.hpp"
 
 namespace roost::imap {
 namespace {
@@ -397,6 +398,65 @@ SectionData apply_partial(const SectionData& data, const Partial& partial) {
         skip = 0;
     }
     if (out.ranges.empty()) out.use_synthesized = true;  // empty content
+    return out;
+}
+
+std::optional<BinarySource> binary_source(const mail::ParsedMessage& message, std::span<const std::uint32_t> part) {
+    using E = BinarySource::Encoding;
+    BinarySource src;
+    if (part.empty()) {
+        src.range = {0, message.root.body_offset + message.root.body_size};
+        return src;
+    }
+    const mail::Part* p = mail::find_section(message.root, part);
+    if (!p) return std::nullopt;
+    src.range = {p->body_offset, p->body_size};
+    if (p->is_multipart() || p->is_message()) return src;  // RFC 2045 §6.4: composites are never encoded
+    src.text = p->type == "text";
+    // RFC 2045 §6.1: 7bit, 8bit and binary are identity encodings; x-token encodings we cannot undo.
+    const std::string& enc = p->encoding;
+    if (enc.empty() || enc == "7BIT" || enc == "8BIT" || enc == "BINARY") src.encoding = E::Identity;
+    else if (enc == "BASE64") src.encoding = E::Base64;
+    else if (enc == "QUOTED-PRINTABLE") src.encoding = E::QuotedPrintable;
+    else src.encoding = E::Unknown;
+    return src;
+}
+
+std::optional<std::string> decode_binary(const BinarySource& source, std::string_view body) {
+    using E = BinarySource::Encoding;
+    std::string out;
+    switch (source.encoding) {
+        case E::Identity: out.assign(body); break;
+        case E::Base64: out = mail::decode_base64(body); break;
+        case E::QuotedPrintable: out = mail::decode_quoted_printable(body); break;
+        case E::Unknown: return std::nullopt;
+    }
+    if (!source.text) return out;
+    // RFC 9051 §7.5.2: textual sections always go out with CRLF line ends, whatever was stored.
+    std::string crlf;
+    crlf.reserve(out.size() + out.size() / 32);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        char c = out[i];
+        if (c == '\r') {
+            crlf += "\r\n";
+            if (i + 1 < out.size() && out[i + 1] == '\n') ++i;
+        } else if (c == '\n') {
+            crlf += "\r\n";
+        } else {
+            crlf += c;
+        }
+    }
+    return crlf;
+}
+
+std::string render_binary_name(std::span<const std::uint32_t> part, std::optional<Partial> partial, bool size) {
+    std::string out = size ? "BINARY.SIZE[" : "BINARY[";
+    for (std::size_t i = 0; i < part.size(); ++i) {
+        if (i) out += '.';
+        out += std::to_string(part[i]);
+    }
+    out += ']';
+    if (partial) out += "<" + std::to_string(partial->offset) + ">";  // RFC 9051 §7.5.2: origin octet only
     return out;
 }
 

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,23 @@ std::optional<SectionData> resolve_section(const mail::ParsedMessage& message, c
 // RFC 9051 §6.4.5 partial `<offset.length>`: the sub-range, clipped to the content (an offset past
 // the end gives empty content).
 SectionData apply_partial(const SectionData& data, const Partial& partial);
+
+// RFC 9051 §6.4.5 BINARY[section-part]: where the part's body is and how to undo its
+// Content-Transfer-Encoding. The whole message ([]) and composite parts (multipart/*, message/*) can
+// only carry identity encodings (RFC 2045 §6.4) and are returned as stored.
+struct BinarySource {
+    enum class Encoding { Identity, Base64, QuotedPrintable, Unknown };
+    ByteRange range;
+    Encoding encoding = Encoding::Identity;
+    bool text = false;  // text/*: line breaks go out as CRLF (RFC 9051 §7.5.2 BINARY)
+};
+// nullopt: the part does not exist (the content is then empty, as for BODY[]).
+std::optional<BinarySource> binary_source(const mail::ParsedMessage& message, std::span<const std::uint32_t> part);
+// The decoded content of `body` (the bytes at source.range); nullopt when the encoding is unknown, which
+// the session answers with NO [UNKNOWN-CTE].
+std::optional<std::string> decode_binary(const BinarySource& source, std::string_view body);
+// "BINARY[1.2]<0>" or "BINARY.SIZE[1.2]" as echoed in the FETCH response.
+std::string render_binary_name(std::span<const std::uint32_t> part, std::optional<Partial> partial, bool size);
 
 // The section name as echoed in the FETCH response: "BODY[1.2.HEADER.FIELDS (FROM TO)]<0>"
 // (RFC 9051 §7.5.2: only the origin octet of a partial is echoed).

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/core/log.hpp"
+#include "common/mail/serialize.hpp"
 #include "imapd/protocol/render.hpp"
 #include "imapd/protocol/search.hpp"
 #include "imapd/protocol/strings.hpp"
@@ -42,15 +43,16 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
         co_return;
     }
     auto uids = resolve(c.set, c.uid);
-    bool need_parsed = false, need_body = false, sets_seen = false;
+    bool need_parsed = false, sets_seen = false;
     for (auto& item : c.items) {
+        // BODY[] / BINARY[] of the whole message need no parse: they are the stored bytes.
+        bool whole = item.section.part.empty() && item.section.text == imap::Section::Text::None;
         if (item.kind == K::Envelope || item.kind == K::BodyStructure || item.kind == K::Body ||
-            item.kind == K::BodySection || item.kind == K::Rfc822Header || item.kind == K::Rfc822Text)
+            item.kind == K::Rfc822Header || item.kind == K::Rfc822Text ||
+            ((item.kind == K::BodySection || item.kind == K::Binary || item.kind == K::BinarySize) && !whole))
             need_parsed = true;
-        if (item.kind == K::BodySection || item.kind == K::Rfc822 || item.kind == K::Rfc822Text ||
-            item.kind == K::Rfc822Header)
-            need_body = true;
-        if ((item.kind == K::BodySection && !item.peek) || item.kind == K::Rfc822 || item.kind == K::Rfc822Text)
+        if (((item.kind == K::BodySection || item.kind == K::Binary) && !item.peek) || item.kind == K::Rfc822 ||
+            item.kind == K::Rfc822Text)
             sets_seen = true;
     }
     bool want_modseq = c.changed_since.has_value() ||
@@ -68,7 +70,8 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
         }
     }
 
-    auto list = ctx_.store.list_messages(sel_->info.id);
+    if (uids.empty()) { ok(c.tag, c.uid ? "UID FETCH completed" : "FETCH completed"); co_return; }
+    auto list = ctx_.store.list_messages(sel_->info.id, uids.front(), uids.back());  // uids are sorted
     if (!list) { no(c.tag, no_text(list.error())); co_return; }
     std::map<std::uint32_t, store::MessageInfo*> by_uid;
     for (auto& m : *list) by_uid[m.uid] = &m;
@@ -95,11 +98,27 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
     }
 
     bool any_flags = std::any_of(c.items.begin(), c.items.end(), [](auto& i) { return i.kind == K::Flags; });
+    std::vector<store::MessageInfo*> todo;
+    todo.reserve(uids.size());
     for (auto uid : uids) {
         auto it = by_uid.find(uid);
         if (it == by_uid.end()) continue;  // expunged by another session; reported later
-        auto& m = *it->second;
-        if (c.changed_since && m.modseq <= *c.changed_since) continue;
+        if (c.changed_since && it->second->modseq <= *c.changed_since) continue;
+        todo.push_back(it->second);
+    }
+    // The stored parses are read a chunk of messages at a time (one query, one read transaction), not
+    // one query per message.
+    constexpr std::size_t kChunk = 256;
+    std::vector<std::string> chunk_parsed;
+    for (std::size_t index = 0; index < todo.size(); ++index) {
+        if (need_parsed && index % kChunk == 0) {
+            std::vector<std::int64_t> ids;
+            for (std::size_t j = index; j < std::min(todo.size(), index + kChunk); ++j) ids.push_back(todo[j]->blob_id);
+            auto r = ctx_.store.parsed_structures(ids);
+            chunk_parsed = r ? std::move(r).value() : std::vector<std::string>(ids.size());
+        }
+        auto& m = *todo[index];
+        const auto uid = m.uid;
         auto seq = sel_->seq_of(uid);
         std::string items;
         auto add = [&](const std::string& s) {
@@ -109,7 +128,11 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
         std::optional<mail::ParsedMessage> parsed;
         std::optional<std::string> raw;
         auto get_parsed = [&]() -> const mail::ParsedMessage* {
-            if (!parsed) parsed = parsed_of(m.blob_id);
+            if (!parsed) {
+                std::string_view stored = chunk_parsed.empty() ? std::string_view() : chunk_parsed[index % kChunk];
+                if (!stored.empty()) parsed = mail::from_blob(stored);
+                if (!parsed) parsed = parsed_of(m.blob_id);  // stored without a parse: parse now
+            }
             return parsed ? &*parsed : nullptr;
         };
         auto get_raw = [&]() -> const std::string& {
@@ -118,6 +141,18 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
                 raw = r ? std::move(r).value() : std::string();
             }
             return *raw;
+        };
+        // Bytes of the stored message: small messages are read whole once (one cached statement), large
+        // ones by range (incremental blob I/O) so a part of a 50 MiB message does not read 50 MiB.
+        constexpr std::uint64_t kReadWhole = 256 * 1024;
+        auto bytes_at = [&](std::uint64_t offset, std::uint64_t length) -> std::string {
+            if (length == 0) return {};
+            if (raw || m.size <= kReadWhole) {
+                const std::string& all = get_raw();
+                return offset < all.size() ? all.substr(offset, length) : std::string();
+            }
+            auto b = ctx_.store.blob_range(m.blob_id, offset, length);
+            return b ? std::move(b).value() : std::string();
         };
         if (c.uid) add("UID " + std::to_string(uid));  // RFC 9051 §6.4.9: UID FETCH always returns UID
         for (auto& item : c.items) {
@@ -145,6 +180,17 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
                     imap::Section section = item.section;
                     if (item.kind == K::Rfc822Header) section.text = imap::Section::Text::Header;
                     if (item.kind == K::Rfc822Text) section.text = imap::Section::Text::Text;
+                    if (item.kind == K::BodySection && section.part.empty() && section.text == imap::Section::Text::None) {
+                        // BODY[]<partial>: the stored bytes, no parse needed.
+                        std::string name = imap::render_fetch_section_name(section, item.partial);
+                        if (!item.partial) {
+                            add(name + " " + literal(get_raw()));
+                        } else {
+                            auto off = std::min<std::uint64_t>(item.partial->offset, m.size);
+                            add(name + " " + literal(bytes_at(off, std::min<std::uint64_t>(item.partial->length, m.size - off))));
+                        }
+                        break;
+                    }
                     const auto* p = get_parsed();
                     std::string name = item.kind == K::Rfc822Header ? "RFC822.HEADER"
                                        : item.kind == K::Rfc822Text ? "RFC822.TEXT"
@@ -154,10 +200,7 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
                         break;
                     }
                     std::string header_block;
-                    if (auto hr = imap::header_block_range(*p, section)) {
-                        auto b = ctx_.store.blob_range(m.blob_id, hr->offset, hr->length);
-                        if (b) header_block = std::move(b).value();
-                    }
+                    if (auto hr = imap::header_block_range(*p, section)) header_block = bytes_at(hr->offset, hr->length);
                     auto data = imap::resolve_section(*p, section, header_block);
                     if (!data) {
                         add(name + " NIL");
@@ -166,10 +209,43 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
                     auto d = item.partial ? imap::apply_partial(*data, *item.partial) : *data;
                     std::string bytes;
                     if (d.use_synthesized) bytes = d.synthesized;
-                    else if (d.ranges.size() == 1 && !raw)
-                        bytes = d.ranges[0].length ? ctx_.store.blob_range(m.blob_id, d.ranges[0].offset, d.ranges[0].length).value() : "";
+                    else if (d.ranges.size() == 1) bytes = bytes_at(d.ranges[0].offset, d.ranges[0].length);
                     else bytes = d.materialize(get_raw());
                     add(name + " " + literal(bytes));
+                    break;
+                }
+                case K::Binary:
+                case K::BinarySize: {
+                    // RFC 9051 §6.4.5: the part's body with its Content-Transfer-Encoding undone.
+                    const bool size_only = item.kind == K::BinarySize;
+                    std::string name = imap::render_binary_name(item.section.part, item.partial, size_only);
+                    std::optional<imap::BinarySource> src;
+                    if (item.section.part.empty()) {
+                        src.emplace();  // the whole message, as stored
+                        src->range = {0, m.size};
+                    } else if (const auto* p = get_parsed()) {
+                        src = imap::binary_source(*p, item.section.part);
+                    }
+                    std::string decoded;
+                    if (src) {
+                        auto d = imap::decode_binary(*src, bytes_at(src->range.offset, src->range.length));
+                        if (!d) {
+                            no(c.tag, "[UNKNOWN-CTE] Cannot decode the Content-Transfer-Encoding of part " +
+                                          name.substr(name.find('[')));
+                            co_return;
+                        }
+                        decoded = std::move(*d);
+                    }
+                    if (size_only) {
+                        add(name + " " + std::to_string(decoded.size()));
+                        break;
+                    }
+                    if (item.partial) decoded = item.partial->offset < decoded.size()
+                                                    ? decoded.substr(item.partial->offset, item.partial->length)
+                                                    : std::string();
+                    // RFC 9051 §4.3: only literal8 may carry NUL; other content goes in an ordinary literal.
+                    if (decoded.find('\0') != std::string::npos) add(name + " ~" + literal(decoded));
+                    else add(name + " " + literal(decoded));
                     break;
                 }
             }
@@ -178,8 +254,6 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
         if (condstore_ && (want_modseq || seen_changed.count(uid))) add("MODSEQ (" + std::to_string(m.modseq) + ")");
         untagged(std::to_string(seq) + " FETCH (" + items + ")");
         { bool awaited = co_await flush_if_large(); if (!awaited) co_return; }
-        (void)need_parsed;
-        (void)need_body;
     }
     ok(c.tag, c.uid ? "UID FETCH completed" : "FETCH completed");
 }
@@ -334,7 +408,9 @@ template <class ParsedOf>
 store::Result<Materialized> materialize(store::MailStore& store, std::int64_t mailbox,
                                         const std::vector<std::uint32_t>& uids, const std::vector<std::uint32_t>& seqs,
                                         ParsedOf parsed_of) {
-    auto list = store.list_messages(mailbox);
+    auto list = uids.empty() ? store.list_messages(mailbox, 1, 0)
+                             : store.list_messages(mailbox, *std::min_element(uids.begin(), uids.end()),
+                                                   *std::max_element(uids.begin(), uids.end()));
     if (!list) return list.error();
     std::map<std::uint32_t, const store::MessageInfo*> by_uid;
     for (auto& m : *list) by_uid[m.uid] = &m;

@@ -207,6 +207,18 @@ CREATE TABLE api_tokens (
 DROP TABLE message_text;
 CREATE VIRTUAL TABLE message_text USING fts5(header, body, tokenize = 'unicode61 remove_diacritics 2');
 )sql",
+    // 5: the precomputed MIME parse moves out of `blobs` into its own table. SQLite stores a row's columns
+    // in order, so reading `parsed` after a large `data` walked the message's whole overflow-page chain:
+    // FETCH ENVELOPE of a 5 MiB message read 5 MiB. blobs.parsed stays (always NULL) — SQLite 3.40 cannot
+    // drop a column in one statement cheaply, and an unused NULL costs one byte per row.
+    R"sql(
+CREATE TABLE blob_parsed (
+    blob_id INTEGER PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+    parsed  BLOB NOT NULL
+);
+INSERT INTO blob_parsed (blob_id, parsed) SELECT id, parsed FROM blobs WHERE parsed IS NOT NULL;
+UPDATE blobs SET parsed = NULL WHERE parsed IS NOT NULL;
+)sql",
 };
 
 constexpr int kVersion = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);

@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "common/mail/message.hpp"
 #include "common/mail/serialize.hpp"
@@ -1079,11 +1080,13 @@ public:
     }
 #define MESSAGE_COLUMNS "id, uid, modseq, flags, keywords, internal_date, size, blob_id, recent"
 
-    Result<std::vector<MessageInfo>> list_messages(std::int64_t mailbox_id) override {
+    using MailStore::list_messages;
+    Result<std::vector<MessageInfo>> list_messages(std::int64_t mailbox_id, std::uint32_t uid_first,
+                                                   std::uint32_t uid_last) override {
         return read<std::vector<MessageInfo>>([&](Db& db) {
             std::vector<MessageInfo> v;
-            auto s = db.prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE mailbox_id = ? ORDER BY uid");
-            s->bind(1, mailbox_id);
+            auto s = db.prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid");
+            s->bind(1, mailbox_id).bind(2, static_cast<std::int64_t>(uid_first)).bind(3, static_cast<std::int64_t>(uid_last));
             while (s->step()) v.push_back(read_message(*s));
             return v;
         });
@@ -1158,10 +1161,29 @@ public:
 
     Result<std::string> parsed_structure(std::int64_t blob_id) override {
         return read<std::string>([&](Db& db) {
-            auto s = db.prepare("SELECT parsed FROM blobs WHERE id = ?");
+            auto s = db.prepare("SELECT parsed FROM blob_parsed WHERE blob_id = ?");
             s->bind(1, blob_id);
-            if (!s->step()) fail(Errc::NotFound, "message data not found");
+            if (!s->step()) return std::string();  // stored without a parse
             return std::string(s->blob(0));
+        });
+    }
+
+    Result<std::vector<std::string>> parsed_structures(const std::vector<std::int64_t>& blob_ids) override {
+        return read<std::vector<std::string>>([&](Db& db) {
+            std::vector<std::string> out(blob_ids.size());
+            std::string ids = "[";
+            for (std::size_t i = 0; i < blob_ids.size(); ++i) {
+                if (i) ids += ',';
+                ids += std::to_string(blob_ids[i]);
+            }
+            ids += ']';
+            std::unordered_map<std::int64_t, std::string> found;
+            auto s = db.prepare("SELECT blob_id, parsed FROM blob_parsed WHERE blob_id IN (SELECT value FROM json_each(?))");
+            s->bind(1, ids);
+            while (s->step()) found.emplace(s->int64(0), std::string(s->blob(1)));
+            for (std::size_t i = 0; i < blob_ids.size(); ++i)
+                if (auto it = found.find(blob_ids[i]); it != found.end()) out[i] = it->second;
+            return out;
         });
     }
 
@@ -1459,12 +1481,14 @@ private:
     }
 
     static std::int64_t insert_blob(Tx& tx, const std::string& raw, const Prepared& prep) {
-        auto b = tx.db.prepare("INSERT INTO blobs (size, data, parsed) VALUES (?, ?, ?)");
+        auto b = tx.db.prepare("INSERT INTO blobs (size, data) VALUES (?, ?)");
         b->bind(1, static_cast<std::int64_t>(raw.size())).bind_blob(2, raw);
-        if (prep.parsed.empty()) b->bind_null(3);
-        else b->bind_blob(3, prep.parsed);
         b->run();
         auto blob_id = tx.db.last_insert_id();
+        if (!prep.parsed.empty()) {
+            auto p = tx.db.prepare("INSERT INTO blob_parsed (blob_id, parsed) VALUES (?, ?)");
+            p->bind(1, blob_id).bind_blob(2, prep.parsed).run();
+        }
         if (!prep.header_text.empty() || !prep.body_text.empty()) {
             auto t = tx.db.prepare("INSERT INTO message_text (rowid, header, body) VALUES (?, ?, ?)");
             t->bind(1, blob_id).bind(2, prep.header_text).bind(3, prep.body_text).run();

@@ -557,6 +557,28 @@ class FetchTest(ImapTestCase):
         r = self.fetch("RFC822")
         self.assertEqual(r, b"RFC822 " + literal(REPORT))
 
+    def test_binary(self):
+        # RFC 9051 §6.4.5: BINARY undoes the part's Content-Transfer-Encoding; decoded data with NUL goes
+        # in a literal8 (§4.3); BINARY.SIZE is the decoded size; BINARY.PEEK does not set \Seen.
+        r = self.fetch("(BINARY.PEEK[1] BINARY.PEEK[2] BINARY.SIZE[2] BINARY.SIZE[1])")
+        self.assertEqual(r, b"BINARY[1] " + literal(PART1_BODY) + b" BINARY[2] ~" + literal(bytes(range(6))) +
+                         b" BINARY.SIZE[2] 6 BINARY.SIZE[1] %d" % len(PART1_BODY))
+        r = self.fetch("BINARY.PEEK[2]<2.3>")
+        self.assertEqual(r, b"BINARY[2]<2> " + literal(b"\x02\x03\x04"))  # no NUL in this range: a plain literal
+        r = self.fetch("BINARY.PEEK[]")
+        self.assertEqual(r, b"BINARY[] " + literal(REPORT))
+        self.assertNotIn(b"\\Seen", self.fetch("FLAGS"))
+        r = self.fetch("BINARY[1]")
+        self.assertIn(b"FLAGS (\\Seen", r)
+        # An encoding the server cannot undo: NO [UNKNOWN-CTE], and the session goes on.
+        odd = (b"Subject: odd\r\nContent-Type: application/x-thing\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+               b"begin 644 x\r\n")
+        self.c.ok(b"APPEND INBOX {%d+}\r\n" % len(odd) + odd)
+        self.c.ok("NOOP")
+        untagged, tagged = self.c.command("FETCH 2 BINARY.PEEK[1]")
+        self.assertRegex(tagged, rb"^\S+ NO \[UNKNOWN-CTE\]")
+        self.assertEqual(self.fetch("BINARY.PEEK[1]", seq=1)[:10], b"BINARY[1] ")
+
     def test_seen_set_by_body_not_by_peek(self):
         self.fetch("BODY.PEEK[]")
         self.fetch("BODY.PEEK[1]")

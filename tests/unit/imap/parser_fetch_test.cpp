@@ -94,6 +94,23 @@ TEST(ParserFetch, Sections) {
     EXPECT_EQ(l.items[0].section.fields, (std::vector<std::string>{"DATE"}));
 }
 
+// RFC 9051 §6.4.5: BINARY[section-binary]<partial>, BINARY.PEEK, BINARY.SIZE.
+TEST(ParserFetch, BinaryItems) {
+    auto f = parse<Fetch>("a FETCH 1 (BINARY[] BINARY.PEEK[1.2]<10.20> binary.size[3])");
+    ASSERT_EQ(f.items.size(), 3u);
+    EXPECT_EQ(f.items[0].kind, K::Binary);
+    EXPECT_FALSE(f.items[0].peek);
+    EXPECT_TRUE(f.items[0].section.part.empty());
+    EXPECT_EQ(f.items[1].kind, K::Binary);
+    EXPECT_TRUE(f.items[1].peek);
+    EXPECT_EQ(f.items[1].section.part, (std::vector<std::uint32_t>{1, 2}));
+    ASSERT_TRUE(f.items[1].partial.has_value());
+    EXPECT_EQ(f.items[1].partial->offset, 10u);
+    EXPECT_EQ(f.items[1].partial->length, 20u);
+    EXPECT_EQ(f.items[2].kind, K::BinarySize);
+    EXPECT_EQ(f.items[2].section.part, (std::vector<std::uint32_t>{3}));
+}
+
 TEST(ParserFetch, BadSections) {
     EXPECT_TRUE(is_bad("a FETCH 1 BODY[MIME]"));             // MIME needs a part
     EXPECT_TRUE(is_bad("a FETCH 1 BODY[0]"));                // parts are nz-number
@@ -105,7 +122,10 @@ TEST(ParserFetch, BadSections) {
     EXPECT_TRUE(is_bad("a FETCH 1 BODY[]<0.0>"));
     EXPECT_TRUE(is_bad("a FETCH 1 BODY.PEEK"));
     EXPECT_TRUE(is_bad("a FETCH 1 BODY[1"));
-    EXPECT_TRUE(is_bad("a FETCH 1 BINARY[1]"));              // BINARY not advertised
+    EXPECT_TRUE(is_bad("a FETCH 1 BINARY[1.HEADER]"));       // section-binary is part numbers only
+    EXPECT_TRUE(is_bad("a FETCH 1 BINARY[0]"));
+    EXPECT_TRUE(is_bad("a FETCH 1 BINARY"));
+    EXPECT_TRUE(is_bad("a FETCH 1 BINARY.SIZE[1]<0.5>"));     // BINARY.SIZE takes no partial
     EXPECT_TRUE(is_bad("a FETCH 1 (FLAGS"));
     EXPECT_TRUE(is_bad("a FETCH 1 ()"));
     EXPECT_TRUE(is_bad("a FETCH 1 FOO"));

@@ -381,3 +381,78 @@ TEST(RenderFetchSectionName, AllForms) {
 
 }  // namespace
 }  // namespace roost::imap
+
+namespace roost::imap {
+namespace {
+
+std::string fetch_binary(const std::string& raw, std::vector<std::uint32_t> part, bool* unknown = nullptr) {
+    auto m = mail::parse_message(raw);
+    auto src = binary_source(m, part);
+    if (!src) return "<none>";
+    auto d = decode_binary(*src, std::string_view(raw).substr(src->range.offset, src->range.length));
+    if (unknown) *unknown = !d;
+    return d ? *d : "<unknown-cte>";
+}
+
+const std::string kBinaryMessage = crlf(
+    "Subject: parts\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=b\n"
+    "\n"
+    "--b\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: quoted-printable\n"
+    "\n"
+    "caf=C3=A9 =\n"
+    "au lait\n"
+    "--b\n"
+    "Content-Type: application/octet-stream\n"
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    "AAEC/w==\n"
+    "--b\n"
+    "Content-Type: text/plain\n"
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    "bGluZTEKbGluZTIK\n"
+    "--b\n"
+    "Content-Type: application/x-thing\n"
+    "Content-Transfer-Encoding: x-uuencode\n"
+    "\n"
+    "begin 644 x\n"
+    "--b--\n");
+
+// RFC 9051 §6.4.5 BINARY: the part's Content-Transfer-Encoding is undone.
+TEST(RenderBinary, DecodesQuotedPrintableAndBase64) {
+    EXPECT_EQ(fetch_binary(kBinaryMessage, {1}), "caf\xC3\xA9 au lait");
+    EXPECT_EQ(fetch_binary(kBinaryMessage, {2}), std::string("\x00\x01\x02\xff", 4));
+}
+
+// RFC 9051 §7.5.2: textual sections go out with CRLF line ends even when the decoded data has bare LF.
+TEST(RenderBinary, TextGetsCrlf) {
+    EXPECT_EQ(fetch_binary(kBinaryMessage, {3}), "line1\r\nline2\r\n");
+}
+
+// RFC 9051 §6.4.5: an encoding the server cannot decode is NO [UNKNOWN-CTE] (decode_binary → nullopt).
+TEST(RenderBinary, UnknownEncoding) {
+    bool unknown = false;
+    fetch_binary(kBinaryMessage, {4}, &unknown);
+    EXPECT_TRUE(unknown);
+}
+
+TEST(RenderBinary, WholeMessageAndCompositesAsStored) {
+    EXPECT_EQ(fetch_binary(kBinaryMessage, {}), kBinaryMessage);
+    EXPECT_EQ(fetch_binary(kBinaryMessage, {9}), "<none>");  // no such part: empty content, like BODY[]
+    auto plain = crlf("Subject: x\nContent-Transfer-Encoding: base64\n\naGk=\n");
+    EXPECT_EQ(fetch_binary(plain, {1}), "hi");  // part 1 of a single-part message is its body
+}
+
+TEST(RenderBinary, Names) {
+    std::vector<std::uint32_t> part{1, 2};
+    EXPECT_EQ(render_binary_name(part, std::nullopt, false), "BINARY[1.2]");
+    EXPECT_EQ(render_binary_name(part, Partial{5, 10}, false), "BINARY[1.2]<5>");
+    EXPECT_EQ(render_binary_name({}, std::nullopt, true), "BINARY.SIZE[]");
+}
+
+}  // namespace
+}  // namespace roost::imap

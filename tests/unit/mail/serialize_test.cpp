@@ -84,10 +84,14 @@ TEST(SerializeTest, BlobIsCompact) {
 TEST(SerializeTest, RejectsBadBlobs) {
   EXPECT_FALSE(from_blob("").has_value());
   EXPECT_FALSE(from_blob("garbage").has_value());
+  // A huge element count in a short blob is refused before anything is allocated for it: version,
+  // a root part with 16 empty fields, then a children count of 2^32 - 1.
+  std::string huge = "\x02" + std::string(16, '\0') + "\xff\xff\xff\xff\x0f";
+  EXPECT_FALSE(from_blob(huge).has_value());
   std::string blob = to_blob(parse_message(kMessages[0]));
   for (size_t cut = 0; cut < blob.size(); cut += 7) EXPECT_FALSE(from_blob(blob.substr(0, cut)).has_value());
   std::string wrong_version = blob;
-  wrong_version[1] = 0x02;  // [array(5), uint 1, ...] → version 2
+  wrong_version[0] = 0x03;  // version 3
   EXPECT_FALSE(from_blob(wrong_version).has_value());
   // Any single-byte corruption is either rejected or decodes to something; it never crashes.
   for (size_t i = 0; i < blob.size(); ++i) {

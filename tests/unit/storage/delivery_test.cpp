@@ -214,6 +214,7 @@ TEST_F(DeliveryTest, RemovingAccountRemovesMessagesAndFreesBlobs) {
     ASSERT_TRUE(store().deliver_sync(std::move(queued)));
     ASSERT_EQ(count("SELECT COUNT(*) FROM blobs"), 3);
     ASSERT_EQ(count("SELECT COUNT(*) FROM message_text"), 3);
+    ASSERT_EQ(count("SELECT COUNT(*) FROM blob_parsed"), 3);
 
     ASSERT_TRUE(store().remove_account("a@example.test"));
     EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE id IN (" + std::to_string(only_a.message_ids[0]) + "," +
@@ -223,6 +224,7 @@ TEST_F(DeliveryTest, RemovingAccountRemovesMessagesAndFreesBlobs) {
     // only-a's blob is gone; the shared one stays for b; the queued one stays for the queue.
     EXPECT_EQ(count("SELECT COUNT(*) FROM blobs"), 2);
     EXPECT_EQ(count("SELECT COUNT(*) FROM message_text"), 2) << "search text goes with its blob";
+    EXPECT_EQ(count("SELECT COUNT(*) FROM blob_parsed"), 2) << "the stored parse goes with its blob";
     EXPECT_EQ(store().message_bytes(only_a.message_ids[0]).error().code, Errc::NotFound);
     EXPECT_EQ(*store().message_bytes(shared.message_ids[1]), make_message("shared"));
     EXPECT_EQ(store().list_queue()->size(), 1u);
@@ -308,6 +310,46 @@ TEST_F(DeliveryTest, AsyncDeliverCallsBackOncePerRequest) {
     EXPECT_EQ(ok.load(), kN - 1);
     EXPECT_EQ(failed.load(), 1);
     EXPECT_EQ(inbox(a_).messages, static_cast<std::uint32_t>(kN - 1));
+}
+
+// The parse is stored beside the blob (not in the blobs row, so reading it never walks the message's
+// overflow pages) and read back for many messages at once, aligned with the ids asked for.
+TEST_F(DeliveryTest, ParsedStructuresAreStoredApartAndReadInBatches) {
+    auto one = deliver({a_}, make_message("one"));
+    auto two = deliver({a_}, make_message("two"));
+    auto blob_of = [&](std::int64_t message_id) {
+        return count("SELECT blob_id FROM messages WHERE id = " + std::to_string(message_id));
+    };
+    std::int64_t b1 = blob_of(one.message_ids[0]), b2 = blob_of(two.message_ids[0]);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM blobs WHERE parsed IS NOT NULL"), 0);
+    auto single = store().parsed_structure(b2);
+    ASSERT_TRUE(single);
+    ASSERT_FALSE(single->empty());
+    auto batch = store().parsed_structures({b2, 999999, b1});
+    ASSERT_TRUE(batch);
+    ASSERT_EQ(batch->size(), 3u);
+    EXPECT_EQ((*batch)[0], *single);
+    EXPECT_TRUE((*batch)[1].empty()) << "unknown blob: no parse";
+    EXPECT_EQ((*batch)[2], *store().parsed_structure(b1));
+    EXPECT_NE((*batch)[0], (*batch)[2]);
+}
+
+// Migration 5 moves parses written by older builds (in blobs.parsed) into blob_parsed.
+TEST_F(DeliveryTest, MigrationMovesOldParsesOutOfBlobs) {
+    auto one = deliver({a_}, make_message("one"));
+    auto blob = count("SELECT blob_id FROM messages WHERE id = " + std::to_string(one.message_ids[0]));
+    auto expected = *store().parsed_structure(blob);
+    store_.reset();
+    {
+        Sql db(db_path());  // back to the version-4 layout
+        db.texts("UPDATE blobs SET parsed = (SELECT parsed FROM blob_parsed WHERE blob_id = blobs.id)");
+        db.texts("DROP TABLE blob_parsed");
+        db.texts("PRAGMA user_version = 4");
+    }
+    store_ = open_store(false);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM blobs WHERE parsed IS NOT NULL"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM blob_parsed"), 1);
+    EXPECT_EQ(*store().parsed_structure(blob), expected);
 }
 
 TEST_F(DeliveryTest, DataSurvivesReopen) {
