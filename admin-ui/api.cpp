@@ -508,8 +508,10 @@ http::Response deliveries(Call& c) {
             refuse(400, "limit must be a number from 1 to 1000");
         }
     }
+    store::DeliveryLogQuery q;
+    q.limit = limit;
     json out = json::array();
-    for (auto& d : check(c.store().recent_deliveries(limit)))
+    for (auto& d : check(c.store().recent_deliveries(q)))
         out.push_back(json{{"time", d.time},     {"direction", d.direction}, {"sender", d.sender},
                            {"recipient", d.recipient}, {"mailbox", d.mailbox}, {"status", d.status},
                            {"detail", d.detail}, {"size", d.size}});
