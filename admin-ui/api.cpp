@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -27,6 +28,11 @@
 #include "common/auth/password.hpp"
 #include "common/auth/throttle.hpp"
 #include "common/core/log.hpp"
+#include "common/daemon/status.hpp"
+#include "common/mail/header.hpp"
+#include "smtpd/outbound/dkim.hpp"
+#include "smtpd/outbound/dkim_admin.hpp"
+#include "smtpd/outbound/queue_admin.hpp"
 #include "storage/address.hpp"
 
 namespace roost::admin {
@@ -315,6 +321,16 @@ http::Response change_my_password(Call& c) {
     return json_response(200, json{{"ok", true}});
 }
 
+json dkim_key_json(const store::DkimKey& k) {
+    std::string error;
+    auto value = outbound::dkim_dns_value(k.private_key_pem, k.algorithm, error);
+    return json{{"selector", k.selector},
+                {"algorithm", k.algorithm},
+                {"created", k.created},
+                {"name", k.selector + "._domainkey." + k.domain + "."},
+                {"value", value ? *value : std::string()}};
+}
+
 // Domains
 http::Response list_domains(Call& c) {
     json out = json::array();
@@ -353,8 +369,36 @@ http::Response dns_for_domain(Call& c) {
                                {"zone_line", r.zone_line()}});
         zone += r.zone_line() + "\n";
     }
+    json keys = json::array();
+    for (auto& k : check(c.store().dkim_keys(d.name))) keys.push_back(dkim_key_json(k));
     return json_response(200, json{{"domain", d.name}, {"hostname", c.ctx.config.hostname}, {"records", records},
-                                   {"zone", zone}});
+                                   {"zone", zone}, {"dkim_keys", keys}});
+}
+
+// DKIM keys: the same code as `roost dkim generate|remove` (smtpd/outbound/dkim_admin).
+http::Response generate_dkim(Call& c) {
+    auto body = c.body();
+    auto algorithm = string_field(body, "algorithm", false);
+    auto selector = string_field(body, "selector", false);
+    auto k = check(outbound::create_dkim_key(c.store(), c.param("name"), algorithm, selector, unix_now()));
+    log::info(c.peer.session_id) << "admin: " << log::escape(c.caller->subject) << " generated DKIM key " << k.selector
+                                 << " (" << k.algorithm << ") for " << k.domain;
+    // The DNS record to publish, in the form the DNS helper lists it.
+    auto value = dns_txt_strings(k.dns_value);
+    DnsRecord r{"DKIM", k.dns_name, "TXT", value};
+    return json_response(201, json{{"domain", k.domain},
+                                   {"selector", k.selector},
+                                   {"algorithm", k.algorithm},
+                                   {"record", json{{"purpose", r.purpose}, {"name", r.name}, {"type", r.type},
+                                                   {"value", r.value}, {"zone_line", r.zone_line()}}}});
+}
+
+http::Response remove_dkim(Call& c) {
+    auto d = check(c.store().find_domain(c.param("name")));
+    check(c.store().remove_dkim_key(d.name, c.param("selector")));
+    log::info(c.peer.session_id) << "admin: " << log::escape(c.caller->subject) << " removed DKIM key "
+                                 << log::escape(c.param("selector")) << " of " << d.name;
+    return json_response(200, json{{"ok", true}});
 }
 
 // Users
@@ -471,21 +515,121 @@ http::Response remove_alias(Call& c) {
     return json_response(200, json{{"ok", true}});
 }
 
-// Queue, status, deliveries
+// Queue: the same code as `roost queue ...` (smtpd/outbound/queue_admin).
+json queue_json(const store::QueueEntry& e, std::int64_t now) {
+    json rcpts = json::array();
+    for (auto& r : e.recipients)
+        rcpts.push_back(json{{"address", r.address}, {"status", r.status}, {"last_reply", r.last_reply},
+                             {"remote_mta", r.remote_mta}});
+    return json{{"id", e.id},
+                {"sender", e.sender},
+                {"subject", e.subject},
+                {"recipients", rcpts},
+                {"size", e.size},
+                {"created", e.created},
+                {"next_attempt", e.next_attempt},
+                {"attempts", e.attempts},
+                {"last_error", e.last_error},
+                {"being_delivered", e.lease_until > now}};
+}
+
+std::int64_t queue_id(const Call& c) {
+    auto id = outbound::parse_queue_id(c.param("id"));
+    if (!id) refuse(400, "queue id must be a positive number");
+    return *id;
+}
+
 http::Response list_queue(Call& c) {
+    outbound::QueueAdmin q(c.store());
     json out = json::array();
-    for (auto& e : check(c.store().list_queue())) {
-        json rcpts = json::array();
-        for (auto& r : e.recipients) rcpts.push_back(json{{"address", r.address}, {"status", r.status}, {"last_reply", r.last_reply}});
-        out.push_back(json{{"id", e.id},           {"sender", e.sender},         {"recipients", rcpts},
-                           {"size", e.size},       {"created", e.created},       {"next_attempt", e.next_attempt},
-                           {"attempts", e.attempts}, {"last_error", e.last_error}});
-    }
+    auto now = unix_now();
+    for (auto& e : check(q.list())) out.push_back(queue_json(e, now));
     return json_response(200, out);
+}
+
+http::Response show_queue_entry(Call& c) {
+    outbound::QueueAdmin q(c.store());
+    auto e = check(q.show(queue_id(c)));
+    auto head = check(q.headers(e));
+    auto j = queue_json(e, unix_now());
+    j["envid"] = e.envid;
+    j["ret"] = e.ret;
+    j["delay_notified"] = e.delay_notified;
+    json fields = json::array();
+    for (auto& f : mail::split_header_fields(head, 1000))
+        fields.push_back(json{{"name", std::string(f.name)}, {"value", mail::unfold_trim(f.value)}});
+    j["headers"] = fields;
+    return json_response(200, j);
+}
+
+http::Response retry_queue_entry(Call& c) {
+    outbound::QueueAdmin q(c.store());
+    auto id = queue_id(c);
+    check(q.retry(id));
+    log::info(c.peer.session_id) << "admin: " << log::escape(c.caller->subject) << " retried queue entry " << id;
+    return json_response(200, json{{"ok", true}});
+}
+
+http::Response delete_queue_entry(Call& c) {
+    outbound::QueueAdmin q(c.store());
+    auto id = queue_id(c);
+    check(q.remove(id));
+    log::info(c.peer.session_id) << "admin: " << log::escape(c.caller->subject) << " deleted queue entry " << id;
+    return json_response(200, json{{"ok", true}});
+}
+
+http::Response flush_queue(Call& c) {
+    outbound::QueueAdmin q(c.store());
+    check(q.flush());
+    log::info(c.peer.session_id) << "admin: " << log::escape(c.caller->subject) << " flushed the queue";
+    return json_response(200, json{{"ok", true}});
+}
+
+// Status and the delivery log
+// Hourly counts for the `hours` hours that end with the current one, oldest first, zeros included.
+json traffic_series(const std::vector<store::TrafficHour>& rows, std::int64_t now, int hours) {
+    auto last = now - now % 3600;
+    auto first = last - std::int64_t{hours - 1} * 3600;
+    json out = json::array();
+    auto it = rows.begin();
+    for (auto h = first; h <= last; h += 3600) {
+        while (it != rows.end() && it->hour < h) ++it;
+        store::TrafficHour t{h, 0, 0, 0};
+        if (it != rows.end() && it->hour == h) t = *it;
+        out.push_back(json{{"hour", h}, {"received", t.received}, {"sent", t.sent}, {"rejected", t.rejected}});
+    }
+    return out;
 }
 
 http::Response status(Call& c) {
     auto s = check(c.store().stats());
+    auto now = unix_now();
+    auto rows = check(c.store().traffic(now - now % 3600 - 167 * 3600));
+    // "Today" is since the server's local midnight.
+    std::time_t t = now;
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    auto midnight = now - (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+    std::uint64_t received = 0, sent = 0, rejected = 0;
+    for (auto& r : rows) {
+        if (r.hour + 3600 <= midnight) continue;
+        received += r.received;
+        sent += r.sent;
+        rejected += r.rejected;
+    }
+    json daemons = json::array();
+    for (auto& name : daemon_names()) {
+        auto d = read_daemon_status(c.ctx.config.run_dir(), name);
+        json j{{"name", name}, {"running", d.running}};
+        if (d.running) {
+            j["pid"] = d.pid;
+            j["started"] = d.started;
+            j["uptime"] = std::max<std::int64_t>(0, now - d.started);
+            j["connections"] = d.connections;
+            j["updated"] = d.updated;
+        }
+        daemons.push_back(j);
+    }
     return json_response(200, json{{"hostname", c.ctx.config.hostname},
                                    {"domains", s.domains},
                                    {"users", s.accounts},
@@ -494,25 +638,41 @@ http::Response status(Call& c) {
                                    {"queue", s.queue},
                                    {"message_bytes", s.message_bytes},
                                    {"database_bytes", s.database_bytes},
-                                   {"time", unix_now()}});
+                                   {"time", now},
+                                   {"today", json{{"received", received}, {"sent", sent}, {"rejected", rejected}}},
+                                   {"daemons", daemons},
+                                   {"traffic", json{{"day", traffic_series(rows, now, 24)},
+                                                    {"week", traffic_series(rows, now, 168)}}}});
 }
 
 http::Response deliveries(Call& c) {
-    std::size_t limit = 100;
+    store::DeliveryLogQuery q;
     if (auto it = c.req.query.find("limit"); it != c.req.query.end()) {
         try {
-            auto v = std::stoul(it->second);
-            if (v == 0 || v > 1000) throw std::out_of_range("limit");
-            limit = v;
+            std::size_t used = 0;
+            auto v = std::stoul(it->second, &used);
+            if (used != it->second.size() || v == 0 || v > 1000) throw std::out_of_range("limit");
+            q.limit = v;
         } catch (const std::exception&) {
             refuse(400, "limit must be a number from 1 to 1000");
         }
     }
+    if (auto it = c.req.query.find("q"); it != c.req.query.end()) {
+        if (it->second.size() > 200) refuse(400, "the search text is too long (at most 200 characters)");
+        q.text = it->second;
+    }
+    if (auto it = c.req.query.find("status"); it != c.req.query.end() && !it->second.empty()) {
+        static const char* const known[] = {"delivered", "queued", "deferred", "failed", "rejected"};
+        if (std::find(std::begin(known), std::end(known), it->second) == std::end(known))
+            refuse(400, "status must be one of delivered, queued, deferred, failed, rejected");
+        q.status = it->second;
+    }
     json out = json::array();
-    for (auto& d : check(c.store().recent_deliveries(limit)))
-        out.push_back(json{{"time", d.time},     {"direction", d.direction}, {"sender", d.sender},
-                           {"recipient", d.recipient}, {"mailbox", d.mailbox}, {"status", d.status},
-                           {"detail", d.detail}, {"size", d.size}});
+    for (auto& d : check(c.store().recent_deliveries(q)))
+        out.push_back(json{{"id", d.id},         {"time", d.time},       {"direction", d.direction},
+                           {"sender", d.sender}, {"recipient", d.recipient}, {"mailbox", d.mailbox},
+                           {"subject", d.subject}, {"status", d.status}, {"detail", d.detail},
+                           {"client", d.client}, {"size", d.size}});
     return json_response(200, out);
 }
 
@@ -570,6 +730,8 @@ const Route kRoutes[] = {
     {"POST", "/domains", Access::Admin, add_domain},
     {"DELETE", "/domains/{name}", Access::Admin, remove_domain},
     {"GET", "/domains/{name}/dns", Access::Admin, dns_for_domain},
+    {"POST", "/domains/{name}/dkim", Access::Admin, generate_dkim},
+    {"DELETE", "/domains/{name}/dkim/{selector}", Access::Admin, remove_dkim},
     {"GET", "/users", Access::Admin, list_users},
     {"POST", "/users", Access::Admin, add_user},
     {"GET", "/users/{address}", Access::Admin, get_user},
@@ -582,6 +744,10 @@ const Route kRoutes[] = {
     {"POST", "/aliases", Access::Admin, add_alias},
     {"DELETE", "/aliases/{source}", Access::Admin, remove_alias},
     {"GET", "/queue", Access::Admin, list_queue},
+    {"POST", "/queue/flush", Access::Admin, flush_queue},
+    {"GET", "/queue/{id}", Access::Admin, show_queue_entry},
+    {"DELETE", "/queue/{id}", Access::Admin, delete_queue_entry},
+    {"POST", "/queue/{id}/retry", Access::Admin, retry_queue_entry},
     {"GET", "/deliveries", Access::Admin, deliveries},
     {"GET", "/tokens", Access::Admin, list_tokens},
     {"POST", "/tokens", Access::Admin, add_token},

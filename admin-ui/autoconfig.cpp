@@ -1,15 +1,10 @@
 #include "admin-ui/autoconfig.hpp"
 
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include <cctype>
 #include <memory>
 
 #include "common/core/endpoint.hpp"
-#include "common/util/base64.hpp"
+#include "smtpd/outbound/dkim.hpp"
 
 namespace roost::admin {
 namespace {
@@ -160,43 +155,6 @@ std::string mobileconfig(const Config& c, const std::string& address) {
     return out;
 }
 
-// RFC 6376 §3.6.1: p= is the base64 SubjectPublicKeyInfo for RSA, the raw 32-byte key for Ed25519 (RFC 8463).
-std::string dkim_public_key(const store::DkimKey& key) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-        BIO_new_mem_buf(key.private_key_pem.data(), static_cast<int>(key.private_key_pem.size())), BIO_free);
-    if (!bio) return {};
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr),
-                                                            EVP_PKEY_free);
-    if (!pkey) return {};
-    std::string raw;
-    if (EVP_PKEY_get_base_id(pkey.get()) == EVP_PKEY_ED25519) {
-        std::size_t len = 32;
-        raw.resize(len);
-        if (EVP_PKEY_get_raw_public_key(pkey.get(), reinterpret_cast<unsigned char*>(raw.data()), &len) != 1) return {};
-        raw.resize(len);
-    } else {
-        int len = i2d_PUBKEY(pkey.get(), nullptr);
-        if (len <= 0) return {};
-        raw.resize(static_cast<std::size_t>(len));
-        auto* p = reinterpret_cast<unsigned char*>(raw.data());
-        if (i2d_PUBKEY(pkey.get(), &p) != len) return {};
-    }
-    return base64_encode(raw);
-}
-
-// TXT strings are at most 255 octets each (RFC 1035 §3.3.14): long values are split into several.
-std::string txt(std::string_view v) {
-    std::string out;
-    while (true) {
-        auto part = v.substr(0, 255);
-        out += "\"" + std::string(part) + "\"";
-        v.remove_prefix(part.size());
-        if (v.empty()) break;
-        out += " ";
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string xml_escape(std::string_view s) {
@@ -212,6 +170,19 @@ std::string xml_escape(std::string_view s) {
         }
     }
     return o;
+}
+
+// TXT strings are at most 255 octets each (RFC 1035 §3.3.14): long values are split into several.
+std::string dns_txt_strings(std::string_view v) {
+    std::string out;
+    while (true) {
+        auto part = v.substr(0, 255);
+        out += "\"" + std::string(part) + "\"";
+        v.remove_prefix(part.size());
+        if (v.empty()) break;
+        out += " ";
+    }
+    return out;
 }
 
 std::string DnsRecord::zone_line() const { return name + " 3600 IN " + type + " " + value; }
@@ -257,22 +228,23 @@ std::vector<DnsRecord> dns_records(const Config& c, store::MailStore& store, con
     std::string h = c.hostname + ".";
     std::vector<DnsRecord> v;
     v.push_back({"MX", d, "MX", "10 " + h});
-    v.push_back({"SPF", d, "TXT", txt("v=spf1 mx -all")});
+    v.push_back({"SPF", d, "TXT", dns_txt_strings("v=spf1 mx -all")});
     auto keys = store.dkim_keys(domain);
     bool dkim = false;
     if (keys) {
         for (auto& k : *keys) {
-            auto p = dkim_public_key(k);
-            if (p.empty()) continue;
-            std::string kt = k.algorithm.rfind("ed25519", 0) == 0 ? "ed25519" : "rsa";
-            v.push_back({"DKIM", k.selector + "._domainkey." + d, "TXT", txt("v=DKIM1; k=" + kt + "; p=" + p)});
+            // The same public-key value `roost dkim generate|list` prints (smtpd/outbound/dkim).
+            std::string error;
+            auto value = outbound::dkim_dns_value(k.private_key_pem, k.algorithm, error);
+            if (!value) continue;
+            v.push_back({"DKIM", k.selector + "._domainkey." + d, "TXT", dns_txt_strings(*value)});
             dkim = true;
         }
     }
     if (!dkim)
         v.push_back({"DKIM", "default._domainkey." + d, "TXT",
-                     txt("v=DKIM1; k=rsa; p=PUBLIC-KEY-PLACEHOLDER (no DKIM key for this domain yet)")});
-    v.push_back({"DMARC", "_dmarc." + d, "TXT", txt("v=DMARC1; p=quarantine; rua=mailto:postmaster@" + domain)});
+                     dns_txt_strings("v=DKIM1; k=rsa; p=PUBLIC-KEY-PLACEHOLDER (no DKIM key for this domain yet)")});
+    v.push_back({"DMARC", "_dmarc." + d, "TXT", dns_txt_strings("v=DMARC1; p=quarantine; rua=mailto:postmaster@" + domain)});
     v.push_back({"autoconfig", "autoconfig." + d, "CNAME", h});
     v.push_back({"autodiscover", "autodiscover." + d, "CNAME", h});
     // RFC 6186 SRV records for clients that look them up (RFC 8314 §5.1: implicit TLS preferred).

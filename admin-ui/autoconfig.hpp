@@ -32,4 +32,7 @@ std::vector<DnsRecord> dns_records(const Config& config, store::MailStore& store
 
 std::string xml_escape(std::string_view s);
 
+// A TXT record's RDATA in zone-file syntax: quoted strings of at most 255 octets (RFC 1035 §3.3.14).
+std::string dns_txt_strings(std::string_view value);
+
 }  // namespace roost::admin

@@ -3,10 +3,11 @@
 // Security posture: talks to HTTP clients and to the store only. Listens on loopback (plain HTTP) by default;
 // `[admin] listen_tls` serves HTTPS with the shared TLS certificate. Over plain HTTP, credentials are only
 // accepted from loopback unless `[admin] plaintext_auth` says otherwise. Holds no privileges after the
-// shared start-up drops them; reads its static files from the web root (read-only) and writes nothing
-// outside the store. Request handling (store calls, password hashing) runs on the worker pool, so a slow
-// commit or an Argon2 hash never stalls the event loop. Limits: 16 KiB of headers, 1 MiB of body, 60 s of
-// idleness per connection.
+// shared start-up drops them; reads its static files from the web root (read-only) and the daemons' status
+// files (data_dir/run/*.status, *.lock), and writes nothing outside the store and its own status files.
+// Request handling (store calls, password hashing) runs on the worker pool, so a slow commit or an Argon2
+// hash never stalls the event loop. Limits: 16 KiB of headers, 1 MiB of body, 60 s of idleness per
+// connection.
 #include "admin-ui/api.hpp"
 #include "admin-ui/http/message.hpp"
 #include "admin-ui/security.hpp"

@@ -26,6 +26,7 @@
 #include "common/core/config.hpp"
 #include "common/daemon/daemon.hpp"
 #include "smtpd/outbound/dkim.hpp"
+#include "smtpd/outbound/dkim_admin.hpp"
 #include "smtpd/outbound/queue_admin.hpp"
 #include "storage/mail_store.hpp"
 
@@ -49,17 +50,20 @@ constexpr const char* kUsage = R"(usage: roost [--config PATH] COMMAND ...
   alias remove SOURCE [TARGET]
   mailbox list ADDRESS                mailboxes with message counts and sizes
   queue list                          the outbound queue
-  queue show ID                       one queued message: envelope, each recipient's state and last reply
+  queue show ID                       one queued message: envelope, each recipient's state and last reply,
+                                      the message's header
   queue retry ID                      try the entry again now
   queue delete ID                     remove the entry (no notice to the sender)
   queue flush                         try every entry again now
   dkim generate DOMAIN [--selector S] [--algorithm rsa|ed25519]
-                                      create a DKIM signing key and print its DNS TXT record
+                                      create a DKIM signing key and print its DNS TXT record (again for
+                                      a domain with a key: a new selector; both sign until one is removed)
   dkim list [DOMAIN]                  signing keys and their DNS TXT records
   dkim remove DOMAIN SELECTOR
   admin add ADDRESS [--password-stdin] add a web panel administrator (a random password is printed without
                                       --password-stdin)
   admin passwd ADDRESS [--password-stdin]
+  admin remove ADDRESS                remove an administrator, its panel sessions and API tokens
   admin list
   config check                        validate the configuration and exit
   config docs                         print the configuration reference (Markdown)
@@ -207,15 +211,15 @@ int run_store_command(const Config& config, const std::string& group, const std:
         outbound::QueueAdmin q(s);
         auto id_arg = [&] {
             need(a, 1, "ID");
-            char* end = nullptr;
-            auto id = std::strtoll(a.positional[0].c_str(), &end, 10);
-            if (*end || id <= 0) throw std::runtime_error("invalid queue id '" + a.positional[0] + "'");
-            return static_cast<std::int64_t>(id);
+            auto id = outbound::parse_queue_id(a.positional[0]);
+            if (!id) throw std::runtime_error("invalid queue id '" + a.positional[0] + "'");
+            return *id;
         };
         if (verb == "list") {
             std::cout << outbound::render_queue_list(check(q.list()), std::time(nullptr));
         } else if (verb == "show") {
-            std::cout << outbound::render_queue_entry(check(q.show(id_arg())));
+            auto e = check(q.show(id_arg()));
+            std::cout << outbound::render_queue_entry(e, check(q.headers(e)));
         } else if (verb == "retry") {
             auto id = id_arg();
             check(q.retry(id));
@@ -244,32 +248,31 @@ int run_store_command(const Config& config, const std::string& group, const std:
             check(s.set_admin_password(a.positional[0], auth::hash_password(password, argon2(config))));
             std::cout << "password changed for admin " << a.positional[0] << "\n";
             if (generated) std::cout << "password: " << password << "\n";
+        } else if (verb == "remove") {
+            need(a, 1, "ADDRESS");
+            check(s.remove_admin(a.positional[0]));
+            std::cout << "removed admin " << a.positional[0] << "\n";
         } else if (verb == "list") {
-            for (auto& adm : check(s.list_admins())) std::cout << adm.address << "\n";
+            auto admins = check(s.list_admins());
+            std::cout << std::left << std::setw(36) << "ADDRESS" << "CREATED\n";
+            for (auto& adm : admins) {
+                std::time_t t = adm.created;
+                std::tm tm{};
+                gmtime_r(&t, &tm);
+                char when[32];
+                std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+                std::cout << std::setw(36) << adm.address << when << "\n";
+            }
         } else throw UsageError("unknown command 'admin " + verb + "'");
     } else if (group == "dkim") {
-        auto algorithm_of = [](const std::string& name) -> std::string {
-            if (name.empty() || name == "rsa" || name == "rsa-sha256") return "rsa-sha256";
-            if (name == "ed25519" || name == "ed25519-sha256") return "ed25519-sha256";
-            throw std::runtime_error("unknown DKIM algorithm '" + name + "' (rsa or ed25519)");
-        };
         if (verb == "generate") {
             need(a, 1, "DOMAIN");
             auto opt = [&](const char* k) { auto it = a.options.find(k); return it == a.options.end() ? std::string() : it->second; };
-            auto algorithm = algorithm_of(opt("--algorithm"));
-            auto selector = opt("--selector");
-            if (selector.empty()) selector = algorithm == "rsa-sha256" ? "roost" : "roosted";
-            std::string error;
-            auto key = outbound::generate_dkim_key(algorithm, error);
-            if (!key) throw std::runtime_error(error);
-            store::DkimKey k;
-            k.domain = a.positional[0];
-            k.selector = selector;
-            k.algorithm = algorithm;
-            k.private_key_pem = key->private_key_pem;
-            check(s.add_dkim_key(k));
-            std::cout << "; DKIM key for " << a.positional[0] << " (" << algorithm << "), publish in DNS:\n"
-                      << outbound::dkim_txt_record(selector, a.positional[0], key->dns_value) << "\n";
+            auto key = check(outbound::create_dkim_key(s, a.positional[0], opt("--algorithm"), opt("--selector"),
+                                                       std::time(nullptr)));
+            std::cout << "; DKIM key for " << key.domain << " (" << key.algorithm << ", selector " << key.selector
+                      << "), publish in DNS:\n"
+                      << key.txt_record << "\n";
         } else if (verb == "list") {
             for (auto& k : check(s.dkim_keys(a.positional.empty() ? "" : a.positional[0]))) {
                 std::string error;

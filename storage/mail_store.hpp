@@ -199,6 +199,7 @@ struct QueueEntry {
     std::int64_t blob_id = 0;
     std::int64_t lease_until = 0; // a delivery attempt holds the entry until then (0: free)
     bool delay_notified = false;  // a delay DSN was already sent
+    std::string subject;          // the message's Subject: (RFC 2047-decoded), for listings
 };
 
 // What one delivery attempt of a queue entry found, recorded in one transaction (smtpd/outbound).
@@ -277,17 +278,51 @@ struct ApiToken {
     std::int64_t last_used = 0;
 };
 
-// One line of the recent delivery log, derived from stored messages and queue recipients.
+// One line of the delivery log (table mail_log, written by the store as mail moves): a message stored in a
+// mailbox, a remote recipient queued and each delivery attempt's outcome, and every SMTP transaction step
+// roost-smtpd refused. Kept for kLogRetentionDays and at most kLogMaxRows rows.
 struct DeliveryLogEntry {
+    std::int64_t id = 0;
     std::int64_t time = 0;
-    std::string direction;  // "local" (stored in a mailbox) or "outbound" (queued for a remote host)
-    std::string sender;     // outbound only (the envelope sender)
+    std::string direction;  // "local" (stored in a mailbox), "outbound" (for a remote host) or "inbound"
+                            // (an SMTP client's attempt that was refused)
+    std::string sender;     // the envelope sender (empty for a bounce)
     std::string recipient;
     std::string mailbox;    // local only
-    std::string status;     // "delivered", "pending", "deferred", "failed"
-    std::string detail;     // last SMTP reply for outbound recipients
+    std::string subject;    // RFC 2047-decoded Subject:, when the message was read
+    std::string status;     // "delivered", "queued", "deferred", "failed" or "rejected"
+    std::string detail;     // the SMTP reply (outbound: the remote host's; rejected: ours)
+    std::string client;     // rejected: the client's IP address
     std::uint64_t size = 0;
 };
+
+// An SMTP transaction step roost-smtpd refused with a 4xx/5xx reply (RFC 5321 §4.2.1): MAIL, RCPT or the
+// message data. Recorded by record_rejection() for the delivery log and the dashboard's counts.
+struct Rejection {
+    std::int64_t time = 0;  // unix seconds; 0 = now
+    std::string client;     // peer IP address
+    std::string sender;     // MAIL FROM, when given
+    std::string recipient;  // RCPT TO, for a refused recipient
+    std::string subject;    // when the data was read
+    std::string reply;      // the reply sent, e.g. "550 5.1.1 No such user here"
+    std::uint64_t size = 0; // data octets read (or the SIZE= declared), 0 if none
+};
+
+struct DeliveryLogQuery {
+    std::size_t limit = 100;
+    std::string text;    // case-insensitive substring of the sender, recipient or subject; empty = any
+    std::string status;  // one DeliveryLogEntry::status; empty = any
+};
+
+// Messages per hour: received = accepted by roost-smtpd (one per message, whatever its recipient count),
+// sent = remote recipients delivered, rejected = refused transaction steps (RCPT, MAIL, data).
+struct TrafficHour {
+    std::int64_t hour = 0;  // start of the hour, unix seconds
+    std::uint64_t received = 0, sent = 0, rejected = 0;
+};
+
+inline constexpr int kLogRetentionDays = 30;
+inline constexpr std::size_t kLogMaxRows = 200000;
 
 struct StoreStats {
     std::uint64_t domains = 0, accounts = 0, aliases = 0, messages = 0, queue = 0;
@@ -425,6 +460,8 @@ public:
     virtual Result<AdminAccount> find_admin(std::string_view address) = 0;
     virtual Result<std::vector<AdminAccount>> list_admins() = 0;
     virtual Status set_admin_password(std::string_view address, std::string_view password_hash) = 0;
+    // Removes the admin with its panel sessions and API tokens; NotFound if unknown.
+    virtual Status remove_admin(std::string_view address) = 0;
     // Sessions: expired ones are removed by add_web_session; find_web_session ignores them.
     virtual Status add_web_session(const WebSession& session) = 0;
     virtual Result<WebSession> find_web_session(std::string_view id_digest, std::int64_t now) = 0;
@@ -437,7 +474,14 @@ public:
     // Finds a token by digest and records its use.
     virtual Result<ApiToken> use_api_token(std::string_view token_digest, std::int64_t now) = 0;
     virtual Status remove_api_token(std::int64_t id) = 0;
-    virtual Result<std::vector<DeliveryLogEntry>> recent_deliveries(std::size_t limit) = 0;
+    // The delivery log, newest first.
+    virtual Result<std::vector<DeliveryLogEntry>> recent_deliveries(const DeliveryLogQuery& query) = 0;
+    // Records a refused SMTP transaction step. Never blocks and never fails the caller: entries are buffered
+    // and written by the group-commit writer in one job per commit (at most 10000 waiting; beyond that only
+    // the hourly count is kept). Readers see them after that commit, within milliseconds.
+    virtual void record_rejection(Rejection rejection) = 0;
+    // Hourly counts from the hour holding `since` on, oldest first; hours with nothing are left out.
+    virtual Result<std::vector<TrafficHour>> traffic(std::int64_t since) = 0;
     virtual Result<StoreStats> stats() = 0;
 
     template <class T, class Fn>

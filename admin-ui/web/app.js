@@ -47,9 +47,70 @@ function size(n) {
   return (i ? n.toFixed(1) : String(n)) + ' ' + units[i];
 }
 function when(t) { return t ? new Date(t * 1000).toLocaleString() : '-'; }
+function duration(seconds) {
+  const d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600), m = Math.floor(seconds % 3600 / 60);
+  if (d) return d + ' d ' + h + ' h';
+  if (h) return h + ' h ' + m + ' min';
+  return m + ' min ' + (seconds % 60) + ' s';
+}
 
-// A table with a search box and pagination. columns: [{label, value(row) -> string|Node}].
-function dataTable(container, caption, columns, rows, searchText) {
+// ----- the traffic chart: grouped bars per hour, drawn as SVG with presentation attributes (no inline style,
+// which the CSP forbids). Every bar has a <title>; the numbers are also in a table under the chart. -----
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  for (const c of children) e.append(c);
+  return e;
+}
+const SERIES = ['received', 'sent', 'rejected'];
+function hourLabel(t, week) {
+  const d = new Date(t * 1000);
+  return week ? d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric' })
+              : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+function drawTraffic(hours, week) {
+  const W = 720, H = 220, left = 36, bottom = 24, top = 8, plotW = W - left - 8, plotH = H - top - bottom;
+  const max = Math.max(1, ...hours.map(h => Math.max(h.received, h.sent, h.rejected)));
+  const totals = { received: 0, sent: 0, rejected: 0 };
+  for (const h of hours) for (const k of SERIES) totals[k] += h[k];
+  const span = week ? 'the last 7 days' : 'the last 24 hours';
+  const summary = totals.received + ' received, ' + totals.sent + ' sent, ' + totals.rejected + ' rejected in ' + span + '.';
+  const chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': 'Messages per hour: ' + summary });
+  const y = v => top + plotH - (v / max) * plotH;
+  for (const frac of [0, 0.5, 1]) {
+    const v = Math.round(max * frac);
+    chart.append(svg('line', { class: 'grid', x1: left, x2: W - 8, y1: y(v), y2: y(v) }),
+      svg('text', { x: left - 4, y: y(v) + 4, 'text-anchor': 'end' }, String(v)));
+  }
+  const slot = plotW / hours.length, bar = Math.max(0.6, (slot * 0.8) / 3);
+  hours.forEach((h, i) => {
+    const x0 = left + i * slot + slot * 0.1;
+    SERIES.forEach((k, j) => {
+      if (!h[k]) return;
+      chart.append(svg('rect', { class: k, x: x0 + j * bar, y: y(h[k]), width: bar, height: top + plotH - y(h[k]) },
+        svg('title', {}, hourLabel(h.hour, false) + ' ' + new Date(h.hour * 1000).toLocaleDateString() + ': ' + h[k] + ' ' + k)));
+    });
+    const every = week ? 24 : 6;
+    const d = new Date(h.hour * 1000);
+    if ((week ? d.getHours() === 0 : i % every === 0))
+      chart.append(svg('text', { x: left + i * slot, y: H - 6 }, hourLabel(h.hour, week)));
+  });
+  chart.append(svg('line', { class: 'axis', x1: left, x2: W - 8, y1: top + plotH, y2: top + plotH }));
+  $('#traffic-chart').replaceChildren(chart);
+  $('#traffic-summary').textContent = summary;
+  dataTable($('#traffic-table'), 'Hours', [
+    { label: 'Hour', value: r => new Date(r.hour * 1000).toLocaleString() },
+    { label: 'Received', value: r => r.received }, { label: 'Sent', value: r => r.sent },
+    { label: 'Rejected', value: r => r.rejected },
+  ], hours.filter(h => h.received || h.sent || h.rejected).reverse(), null);
+}
+
+// A table with a search box and pagination. columns: [{label, value(row) -> string|Node}]. Without searchText
+// there is no search box (rows searched on the server, or too few to need one); opts.pager false shows every
+// row without pagination.
+function dataTable(container, caption, columns, rows, searchText, opts) {
+  const pageSize = opts && opts.pager === false ? Infinity : PAGE_SIZE;
   container.replaceChildren();
   let page = 0;
   let query = '';
@@ -71,11 +132,11 @@ function dataTable(container, caption, columns, rows, searchText) {
 
   function render() {
     const q = query.trim().toLowerCase();
-    const shown = q ? rows.filter(r => searchText(r).toLowerCase().includes(q)) : rows;
-    const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
+    const shown = q && searchText ? rows.filter(r => searchText(r).toLowerCase().includes(q)) : rows;
+    const pages = Math.max(1, Math.ceil(shown.length / pageSize));
     if (page >= pages) page = pages - 1;
     tbody.replaceChildren();
-    for (const r of shown.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE)) {
+    for (const r of shown.slice(page * pageSize, (page + 1) * pageSize)) {
       const tr = el('tr');
       for (const c of columns) {
         const v = c.value(r);
@@ -93,7 +154,8 @@ function dataTable(container, caption, columns, rows, searchText) {
   search.addEventListener('input', () => { query = search.value; page = 0; render(); });
   prev.addEventListener('click', () => { if (page > 0) { page--; render(); } });
   next.addEventListener('click', () => { page++; render(); });
-  container.append(tools, el('div', { class: 'table-wrap' }, table), pager);
+  container.append(...(searchText ? [tools] : []), el('div', { class: 'table-wrap' }, table),
+    ...(pageSize === Infinity ? [] : [pager]));
   render();
 }
 
@@ -138,18 +200,37 @@ const views = {
     const s = await api('GET', '/status');
     const stats = $('#stats');
     stats.replaceChildren();
-    const items = [['Domains', s.domains], ['Users', s.users], ['Aliases', s.aliases], ['Messages', s.messages],
-      ['Queued', s.queue], ['Message data', size(s.message_bytes)], ['Database on disk', size(s.database_bytes)], ['Host', s.hostname]];
+    const items = [['Received today', s.today.received], ['Sent today', s.today.sent], ['Rejected today', s.today.rejected],
+      ['Queued', s.queue], ['Domains', s.domains], ['Users', s.users], ['Aliases', s.aliases], ['Messages', s.messages],
+      ['Message data', size(s.message_bytes)], ['Database on disk', size(s.database_bytes)], ['Host', s.hostname]];
     for (const [k, v] of items) stats.append(el('div', {}, el('dt', { text: k }), el('dd', { text: String(v) })));
-    const d = await api('GET', '/deliveries?limit=200');
-    dataTable($('#deliveries-table'), 'Deliveries', [
-      { label: 'Time', value: r => when(r.time) },
-      { label: 'Direction', value: r => r.direction },
-      { label: 'Recipient', value: r => r.recipient },
-      { label: 'Mailbox / sender', value: r => r.direction === 'local' ? r.mailbox : r.sender },
-      { label: 'Status', value: r => r.status + (r.detail ? ' — ' + r.detail : '') },
-      { label: 'Size', value: r => size(r.size) },
-    ], d, r => [r.recipient, r.sender, r.status, r.mailbox].join(' '));
+    const showTraffic = (week) => {
+      $('#traffic-day').setAttribute('aria-pressed', String(!week));
+      $('#traffic-week').setAttribute('aria-pressed', String(week));
+      drawTraffic(week ? s.traffic.week : s.traffic.day, week);
+    };
+    $('#traffic-day').onclick = () => showTraffic(false);
+    $('#traffic-week').onclick = () => showTraffic(true);
+    showTraffic($('#traffic-week').getAttribute('aria-pressed') === 'true');
+    const names = { smtpd: 'SMTP (roost-smtpd)', imapd: 'IMAP (roost-imapd)', pop3d: 'POP3 (roost-pop3d)', admin: 'Admin panel (roost-admin)' };
+    dataTable($('#daemons-table'), 'Services', [
+      { label: 'Service', value: d => names[d.name] || d.name },
+      { label: 'State', value: d => el('span', { class: d.running ? 'state-up' : 'state-down', text: d.running ? 'running' : 'stopped' }) },
+      { label: 'Up for', value: d => d.running ? duration(d.uptime) : '-' },
+      { label: 'Open connections', value: d => d.running ? d.connections : '-' },
+      { label: 'Process', value: d => d.running ? String(d.pid) : '-' },
+    ], s.daemons, null, { pager: false });
+    const d = await api('GET', '/deliveries?limit=50');
+    dataTable($('#deliveries-table'), 'Deliveries', logColumns(), d, logText);
+  },
+
+  async log() {
+    const q = new URLSearchParams({ limit: '1000' });
+    const text = $('#log-q').value.trim(), status = $('#log-status').value;
+    if (text) q.set('q', text);
+    if (status) q.set('status', status);
+    const rows = await api('GET', '/deliveries?' + q.toString());
+    dataTable($('#log-table'), 'Log lines', logColumns(), rows, null);
   },
 
   async domains() {
@@ -200,15 +281,29 @@ const views = {
 
   async queue() {
     const rows = await api('GET', '/queue');
+    $('#queue-flush').disabled = !rows.length;
     dataTable($('#queue-table'), 'Queue', [
       { label: 'ID', value: r => r.id },
       { label: 'Sender', value: r => r.sender || '<>' },
+      { label: 'Subject', value: r => r.subject },
       { label: 'Recipients', value: r => r.recipients.map(x => x.address + (x.status ? ' (' + x.status + ')' : '')).join(', ') },
       { label: 'Size', value: r => size(r.size) },
       { label: 'Attempts', value: r => r.attempts },
-      { label: 'Next attempt', value: r => when(r.next_attempt) },
+      { label: 'Next attempt', value: r => r.being_delivered ? 'being delivered' : when(r.next_attempt) },
       { label: 'Last error', value: r => r.last_error },
-    ], rows, r => r.sender + ' ' + r.recipients.map(x => x.address).join(' ') + ' ' + r.last_error);
+      { label: 'Actions', value: r => el('span', {},
+        el('button', { type: 'button', class: 'secondary small', 'aria-label': 'Details of queued message ' + r.id, text: 'Details',
+          onclick: () => showQueueEntry(r.id) }),
+        el('button', { type: 'button', class: 'secondary small', 'aria-label': 'Retry queued message ' + r.id, text: 'Retry',
+          onclick: confirmThen('Try to deliver queued message ' + r.id + ' now?', async () => {
+            await api('POST', '/queue/' + r.id + '/retry'); say('Queued message ' + r.id + ' will be retried now.'); await views.queue();
+          }) }),
+        el('button', { type: 'button', class: 'danger small', 'aria-label': 'Delete queued message ' + r.id, text: 'Delete',
+          onclick: confirmThen('Delete queued message ' + r.id + '? It will not be delivered and the sender is not told.', async () => {
+            await api('DELETE', '/queue/' + r.id); say('Deleted queued message ' + r.id + '.');
+            $('#queue-detail').hidden = true; await views.queue();
+          }) })) },
+    ], rows, r => r.sender + ' ' + r.subject + ' ' + r.recipients.map(x => x.address).join(' ') + ' ' + r.last_error);
   },
 
   async dns(params) {
@@ -228,6 +323,19 @@ const views = {
       { label: 'Value', value: x => el('code', { text: x.value }) },
     ], r.records, x => x.purpose + ' ' + x.name + ' ' + x.value);
     $('#dns-zone').value = r.zone;
+    dataTable($('#dkim-keys'), 'DKIM keys', [
+      { label: 'Selector', value: k => k.selector },
+      { label: 'Type', value: k => k.algorithm },
+      { label: 'Created', value: k => when(k.created) },
+      { label: 'Record name', value: k => el('code', { text: k.name }) },
+      { label: 'Actions', value: k => el('button', { type: 'button', class: 'danger small', 'aria-label': 'Remove DKIM key ' + k.selector,
+        text: 'Remove', onclick: confirmThen('Remove the DKIM key "' + k.selector + '" of ' + wanted + '? Mail is no longer signed with it.', async () => {
+          await api('DELETE', '/domains/' + encodeURIComponent(wanted) + '/dkim/' + encodeURIComponent(k.selector));
+          say('Removed DKIM key ' + k.selector + '.'); await views.dns(new URLSearchParams({ domain: wanted }));
+        }) }) },
+    ], r.dkim_keys, null, { pager: false });
+    $('#dkim-form').dataset.domain = wanted;
+    $('#dkim-form').dataset.keys = String(r.dkim_keys.length);
   },
 
   async tokens() {
@@ -269,6 +377,40 @@ const views = {
     }
   },
 };
+
+function logColumns() {
+  return [
+    { label: 'Time', value: r => when(r.time) },
+    { label: 'Status', value: r => r.status },
+    { label: 'From', value: r => r.sender || '<>' },
+    { label: 'To', value: r => r.recipient + (r.mailbox ? ' (' + r.mailbox + ')' : '') },
+    { label: 'Subject', value: r => r.subject },
+    { label: 'Detail', value: r => [r.client ? 'client ' + r.client : '', r.detail].filter(Boolean).join(': ') },
+    { label: 'Size', value: r => r.size ? size(r.size) : '' },
+  ];
+}
+function logText(r) { return [r.sender, r.recipient, r.subject, r.status, r.detail, r.client].join(' '); }
+
+async function showQueueEntry(id) {
+  const box = $('#queue-detail');
+  const e = await api('GET', '/queue/' + id);
+  box.replaceChildren(el('h2', { text: 'Queued message ' + e.id }));
+  const facts = el('dl', { class: 'stats' });
+  for (const [k, v] of [['From', e.sender || '<>'], ['Size', size(e.size)], ['Queued', when(e.created)], ['Attempts', e.attempts],
+    ['Next attempt', e.being_delivered ? 'being delivered' : when(e.next_attempt)]])
+    facts.append(el('div', {}, el('dt', { text: k }), el('dd', { text: String(v) })));
+  box.append(facts);
+  const rcpts = el('div', { id: 'queue-detail-recipients' });
+  box.append(rcpts);
+  dataTable(rcpts, 'Recipients', [
+    { label: 'Recipient', value: x => x.address }, { label: 'Status', value: x => x.status },
+    { label: 'Server', value: x => x.remote_mta }, { label: 'Last reply', value: x => x.last_reply },
+  ], e.recipients, null, { pager: false });
+  box.append(el('h3', { text: 'Message header' }),
+    el('pre', { class: 'headers', text: e.headers.map(h => h.name + ': ' + h.value).join('\n') }));
+  box.hidden = false;
+  box.focus();
+}
 
 async function showUser(address) {
   const box = $('#user-detail');
@@ -328,6 +470,22 @@ function setupForms() {
     $('#alias-form').reset(); say('Added alias ' + a.source + '.'); await views.aliases();
   });
   bindForm($('#dns-form'), async (f) => { location.hash = '#/dns?domain=' + encodeURIComponent(f.get('domain')); });
+  bindForm($('#dkim-form'), async (f) => {
+    const form = $('#dkim-form');
+    const domain = form.dataset.domain;
+    if (!domain) throw new Error('Choose a domain first.');
+    if (form.dataset.keys !== '0' &&
+        !window.confirm('Generate another DKIM key for ' + domain + '? Both keys sign until you remove the old one.')) return;
+    const k = await api('POST', '/domains/' + encodeURIComponent(domain) + '/dkim', { algorithm: f.get('algorithm') });
+    $('#dkim-record').value = k.record.zone_line;
+    $('#dkim-new').hidden = false;
+    await views.dns(new URLSearchParams({ domain }));
+    say('Generated DKIM key ' + k.selector + ' for ' + domain + '.');
+  });
+  bindForm($('#log-form'), async () => { await views.log(); });
+  $('#queue-flush').addEventListener('click', confirmThen('Try to deliver every queued message now?', async () => {
+    await api('POST', '/queue/flush'); say('Every queued message will be retried now.'); await views.queue();
+  }));
   bindForm($('#token-form'), async (f) => {
     const t = await api('POST', '/tokens', { name: f.get('name') });
     $('#token-form').reset();
@@ -387,6 +545,8 @@ async function route() {
   if (!views[view] || (!state.admin && view !== 'account')) view = state.admin ? 'dashboard' : 'account';
   showView(view);
   if (view !== 'tokens') $('#token-new').hidden = true;
+  if (view !== 'dns') $('#dkim-new').hidden = true;
+  if (view !== 'queue') $('#queue-detail').hidden = true;
   try {
     await views[view](new URLSearchParams(qs || ''));
   } catch (e) {

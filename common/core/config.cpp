@@ -187,7 +187,7 @@ const std::vector<KeyDef>& key_table() {
                                "Fully qualified name of this server: SMTP greeting, EHLO, Received: headers, "
                                "TLS certificate subject. Default: the system host name.",
                                ACC(hostname)));
-        t.push_back(string_key("", "data_dir", "Folder holding roost.db, run/ (change notification) and tls/.",
+        t.push_back(string_key("", "data_dir", "Folder holding roost.db, run/ (change notification, daemon status files) and tls/.",
                                ACC(data_dir)));
         t.push_back(string_key("", "user",
                                "After binding its ports, a daemon started as root switches to this user. "

@@ -7,6 +7,7 @@
 
 #include "common/core/certificate.hpp"
 #include "common/core/log.hpp"
+#include "common/daemon/status.hpp"
 
 namespace roost {
 
@@ -69,8 +70,12 @@ int daemon_main(int argc, char** argv, const std::string& name, const std::funct
         d.server->drop_privileges(d.config.user);
         d.store = store::open_sqlite_store(store_options(d.config, true));
         if (d.on_start) d.on_start();
+        // data_dir/run/<name>.status and .lock: what roost-admin's status page reads (common/daemon/status.hpp).
+        auto status = std::make_unique<StatusPublisher>(d.config.run_dir(), name,
+                                                        [&d] { return d.server->active_connections(); });
         log::info() << "roost-" << name << " ready (hostname " << d.config.hostname << ", data " << d.config.data_dir << ")";
         d.server->run();
+        status.reset();
         if (d.on_stop) d.on_stop();
         log::info() << "roost-" << name << " stopped";
         return 0;

@@ -8,6 +8,10 @@
 // - Unauthenticated clients may only reach local domains (no open relay; RFC 5321 §3.6, RFC 5068).
 // - Data bytes (DATA, BDAT chunks) are always consumed in full, even when the transaction is refused, so
 //   they can never be read as commands.
+// - Every 4xx/5xx that refuses a transaction step for what it asks (MAIL: size, authentication, sender;
+//   RCPT: unknown or disabled user, relaying, quota, limits; the data: size, bare line ends, NUL; the
+//   delivery itself) goes to the delivery log through MailStore::record_rejection, which never blocks.
+//   Sequencing and syntax errors do not: they are protocol faults, not refused mail.
 #include "smtpd/session/session.hpp"
 
 #include <chrono>
@@ -20,6 +24,7 @@
 #include "common/core/log.hpp"
 #include "common/daemon/authenticator.hpp"
 #include "common/daemon/daemon.hpp"
+#include "common/mail/header.hpp"
 #include "smtpd/protocol/command.hpp"
 #include "smtpd/protocol/data_reader.hpp"
 #include "smtpd/protocol/esmtp.hpp"
@@ -153,6 +158,31 @@ private:
     }
     bool authenticated() const { return account_.id != 0; }
 
+    // ----- the delivery log -----
+    // Sends `r` and records the refusal; `counted` also counts it as a client error (see error()).
+    bool refuse(const Reply& r, std::string sender, std::string recipient, bool counted = true,
+                std::uint64_t size = 0, std::string subject = {}) {
+        store::Rejection rej;
+        rej.client = conn_.peer_ip();
+        rej.sender = std::move(sender);
+        rej.recipient = std::move(recipient);
+        rej.subject = std::move(subject);
+        rej.size = size;
+        rej.reply = std::to_string(r.code) + (r.enhanced.empty() ? "" : " " + std::string(r.enhanced)) + " " +
+                    std::string(r.text);
+        ctx_.store.record_rejection(std::move(rej));
+        if (counted) return error(r);
+        send(r);
+        return true;
+    }
+    static std::string path_text(const Path& p) { return p.null ? std::string() : p.address(); }
+    // The Subject: of a refused message, if its header was read (for the log only; RFC 2047 decoded).
+    static std::string subject_of(std::string_view data) {
+        auto fields = mail::split_header_fields(data.substr(0, 64 * 1024), 200);
+        auto* f = mail::find_field(fields, "subject");
+        return f ? mail::decode_rfc2047(mail::unfold_trim(f->value)) : std::string();
+    }
+
     void reset_transaction() { tx_ = Transaction{}; }
 
     // ----- dispatch -----
@@ -195,17 +225,19 @@ private:
     void on_mail(const Mail& c) {
         if (helo_.empty()) return (void)error(Reply{503, "5.5.1", "Send EHLO or HELO first"});
         if (tx_.active) return (void)error(Reply{503, "5.5.1", "Nested MAIL command"});
+        auto sender = path_text(c.reverse_path);
         if (ctx_.mode == Mode::Submission && !authenticated()) {
             // RFC 6409 §4.3 / RFC 4954 §6
-            if (!conn_.tls_active() && !auth_offered()) return (void)error(replies::kStartTlsRequired);
-            return (void)error(replies::kAuthRequired);
+            if (!conn_.tls_active() && !auth_offered()) return (void)refuse(replies::kStartTlsRequired, sender, "");
+            return (void)refuse(replies::kAuthRequired, sender, "");
         }
         if (c.params.size && *c.params.size > cfg_.limits.max_message_size)
-            return (void)error(replies::kMessageTooBig);  // RFC 1870 §6.1
+            return (void)refuse(replies::kMessageTooBig, sender, "", true, *c.params.size);  // RFC 1870 §6.1
         if (c.params.smtputf8 && !esmtp_) return (void)error(replies::kSyntaxError);
         if (authenticated() && !c.reverse_path.null) {
             // Authenticated senders may only use addresses they own (Postfix reject_sender_login_mismatch).
-            if (!sender_owned(c.reverse_path)) return (void)error(Reply{553, "5.7.1", "Sender address not owned by you"});
+            if (!sender_owned(c.reverse_path))
+                return (void)refuse(Reply{553, "5.7.1", "Sender address not owned by you"}, sender, "");
         }
         tx_.active = true;
         tx_.from = c.reverse_path;
@@ -232,8 +264,12 @@ private:
 
     void on_rcpt(const Rcpt& c) {
         if (!tx_.active) return (void)error(Reply{503, "5.5.1", "Need MAIL before RCPT"});
+        auto sender = path_text(tx_.from);
+        auto as_given = c.postmaster_only ? std::string("postmaster")
+                                          : local_part_value(c.forward_path.local_part) + "@" + c.forward_path.domain;
         if (tx_.rcpt_count >= cfg_.limits.max_recipients) {
-            send(replies::kTooManyRecipients);  // RFC 5321 §4.5.3.1.10 (not counted as an error)
+            // RFC 5321 §4.5.3.1.10 (not counted as an error)
+            (void)refuse(replies::kTooManyRecipients, sender, as_given, false);
             return;
         }
         std::string address;
@@ -242,7 +278,8 @@ private:
             auto local = local_part_value(c.forward_path.local_part);
             // Classic relay tricks: '%' / '!' routing and quoted '@' inside the local part (RFC 5321 §3.6.1
             // lets us refuse source routing). Nobody has a mailbox with these characters here.
-            if (local.find_first_of("@%!") != std::string::npos) return (void)error(replies::kRelayDenied);
+            if (local.find_first_of("@%!") != std::string::npos)
+                return (void)refuse(replies::kRelayDenied, sender, as_given);
             auto domain = canonical_domain(c.forward_path.domain);
             if (!domain) return (void)error(Reply{501, "5.1.3", "Bad recipient address syntax"});
             address = local + "@" + *domain;
@@ -252,12 +289,12 @@ private:
         auto r = store::resolve_recipient(ctx_.store, address, opt);
         if (!r) {
             if (r.error().code == store::Errc::Temporary || r.error().code == store::Errc::Internal) {
-                send(Reply{451, "4.3.0", "Temporary lookup failure"});
+                (void)refuse(Reply{451, "4.3.0", "Temporary lookup failure"}, sender, address, false);
                 return;
             }
             // Not a valid mailbox name in our terms: unknown if local, a remote address otherwise.
             auto domain = canonical_domain(c.forward_path.domain);
-            if (domain && ctx_.store.find_domain(*domain).ok()) return (void)error(replies::kNoSuchUser);
+            if (domain && ctx_.store.find_domain(*domain).ok()) return (void)refuse(replies::kNoSuchUser, sender, address);
             return accept_remote(c, address);
         }
         switch (r->kind) {
@@ -265,9 +302,11 @@ private:
                 for (auto id : r->account_ids) tx_.accounts.insert(id);
                 for (auto& t : r->remote_targets) add_remote(t, c);
                 break;
-            case store::Recipient::Kind::UnknownUser: return (void)error(replies::kNoSuchUser);
-            case store::Recipient::Kind::Disabled: return (void)error(Reply{550, "5.2.1", "Mailbox disabled"});
-            case store::Recipient::Kind::OverQuota: return send(replies::kMailboxFullTemp);
+            case store::Recipient::Kind::UnknownUser: return (void)refuse(replies::kNoSuchUser, sender, address);
+            case store::Recipient::Kind::Disabled:
+                return (void)refuse(Reply{550, "5.2.1", "Mailbox disabled"}, sender, address);
+            case store::Recipient::Kind::OverQuota:
+                return (void)refuse(replies::kMailboxFullTemp, sender, address, false);
             case store::Recipient::Kind::NotLocal: return accept_remote(c, address);
         }
         ++tx_.rcpt_count;
@@ -277,8 +316,8 @@ private:
 
     void accept_remote(const Rcpt& c, const std::string& address) {
         // RFC 5321 §3.6.1 / RFC 5068 §3: relay only for authenticated submission.
-        if (!authenticated()) return (void)error(replies::kRelayDenied);
-        if (c.forward_path.domain_is_address_literal) return (void)error(replies::kRelayDenied);
+        if (!authenticated() || c.forward_path.domain_is_address_literal)
+            return (void)refuse(replies::kRelayDenied, path_text(tx_.from), address);
         add_remote(address, c);
         ++tx_.rcpt_count;
         tx_.recipients.push_back(address);
@@ -317,11 +356,19 @@ private:
         }
         conn_.set_timeout(cfg_.smtp_options.command_timeout);
         if (auto rej = reader.flags().rejection()) {
-            send(*rej);
+            auto subject = reader.flags().too_big ? std::string() : subject_of(reader.take_message());
+            (void)refuse(*rej, path_text(tx_.from), recipients_text(), false, reader.size(), std::move(subject));
             reset_transaction();
             co_return;
         }
         co_await deliver(reader.take_message());
+    }
+
+    // The accepted recipients of the transaction, for a log line about the whole message.
+    std::string recipients_text() const {
+        std::string out;
+        for (auto& r : tx_.recipients) out += (out.empty() ? "" : ", ") + r;
+        return out;
     }
 
     net::awaitable<void> on_bdat(const Bdat& c) {
@@ -359,14 +406,15 @@ private:
         if (!c.last) {
             // A message already over the limit is refused now; the client should stop sending chunks.
             if (reader.flags().too_big) {
-                send(replies::kMessageTooBig);
+                (void)refuse(replies::kMessageTooBig, path_text(tx_.from), recipients_text(), false, reader.size());
                 reset_transaction();
                 co_return;
             }
             { send(replies::kChunkAccepted); co_return; }
         }
         if (auto rej = reader.flags().rejection()) {
-            send(*rej);
+            auto subject = reader.flags().too_big ? std::string() : subject_of(reader.take_message());
+            (void)refuse(*rej, path_text(tx_.from), recipients_text(), false, reader.size(), std::move(subject));
             reset_transaction();
             co_return;
         }
@@ -426,11 +474,10 @@ private:
         } else {
             log::error(conn_.session_id()) << "delivery failed: " << store::errc_name(r.error().code) << ": "
                                            << r.error().message;
-            switch (r.error().code) {
-                case store::Errc::OverQuota: send(replies::kMailboxFullTemp); break;
-                case store::Errc::Temporary: send(replies::kInsufficientStorage); break;  // 452 4.3.1
-                default: send(replies::kLocalError); break;
-            }
+            Reply reply = replies::kLocalError;
+            if (r.error().code == store::Errc::OverQuota) reply = replies::kMailboxFullTemp;
+            if (r.error().code == store::Errc::Temporary) reply = replies::kInsufficientStorage;  // 452 4.3.1
+            (void)refuse(reply, path_text(tx_.from), recipients_text(), false, size);
         }
         reset_transaction();
     }

@@ -219,6 +219,33 @@ CREATE TABLE blob_parsed (
 INSERT INTO blob_parsed (blob_id, parsed) SELECT id, parsed FROM blobs WHERE parsed IS NOT NULL;
 UPDATE blobs SET parsed = NULL WHERE parsed IS NOT NULL;
 )sql",
+    // 6: the delivery log and hourly traffic counts (roost-admin's delivery log and dashboard chart). Both are
+    // written in the transactions that move the mail (and by record_rejection for refused SMTP steps) and
+    // pruned as they grow: rows older than kLogRetentionDays, beyond kLogMaxRows.
+    R"sql(
+CREATE TABLE mail_log (
+    id        INTEGER PRIMARY KEY,
+    time      INTEGER NOT NULL,
+    direction TEXT NOT NULL,
+    status    TEXT NOT NULL,
+    sender    TEXT NOT NULL DEFAULT '',
+    recipient TEXT NOT NULL DEFAULT '',
+    mailbox   TEXT NOT NULL DEFAULT '',
+    subject   TEXT NOT NULL DEFAULT '',
+    detail    TEXT NOT NULL DEFAULT '',
+    client    TEXT NOT NULL DEFAULT '',
+    size      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX mail_log_time ON mail_log(time);
+CREATE TABLE traffic_hours (
+    hour     INTEGER PRIMARY KEY,  -- start of the hour, unix seconds
+    received INTEGER NOT NULL DEFAULT 0,
+    sent     INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0
+);
+-- The queued message's Subject:, for the log lines of its delivery attempts and the queue listing.
+ALTER TABLE queue ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 constexpr int kVersion = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);

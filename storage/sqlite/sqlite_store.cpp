@@ -11,7 +11,9 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <utility>
 
+#include "common/mail/header.hpp"
 #include "common/mail/message.hpp"
 #include "common/mail/serialize.hpp"
 #include "common/mail/text.hpp"
@@ -126,6 +128,7 @@ std::uint32_t next_uidvalidity(Tx& tx) {
 class SqliteStore final : public MailStore {
     struct Prepared {
         std::string parsed, header_text, body_text;
+        std::string subject;  // for the delivery log
     };
     struct MailboxRow {
         std::int64_t id = 0, account_id = 0;
@@ -427,7 +430,7 @@ public:
         auto request = std::make_shared<DeliveryRequest>(std::move(req));
         auto result = std::make_shared<DeliveryResult>();
         writer_.submit(
-            [request, prepared, result](Tx& tx) { deliver_in(tx, *request, *prepared, *result); },
+            [request, prepared, result](Tx& tx) { deliver_in(tx, *request, *prepared, *result, true); },
             [result, done = std::move(done)](std::exception_ptr e) {
                 if (e) done(from_exception(e));
                 else done(std::move(*result));
@@ -443,12 +446,15 @@ public:
         });
     }
 
+#define QUEUE_COLUMNS                                                                                           \
+    "q.id, q.sender, b.size, q.created, q.next_attempt, q.attempts, q.last_error, q.envid, q.ret, q.blob_id," \
+    " q.lease_until, q.delay_notified, q.subject"
+
     Result<std::vector<QueueEntry>> list_queue() override {
         return read<std::vector<QueueEntry>>([&](Db& db) {
             std::vector<QueueEntry> v;
             auto s = db.prepare(
-                "SELECT q.id, q.sender, b.size, q.created, q.next_attempt, q.attempts, q.last_error, q.envid, q.ret,"
-                " q.blob_id, q.lease_until, q.delay_notified FROM queue q JOIN blobs b ON b.id = q.blob_id ORDER BY q.id");
+                "SELECT " QUEUE_COLUMNS " FROM queue q JOIN blobs b ON b.id = q.blob_id ORDER BY q.id");
             while (s->step()) {
                 QueueEntry e;
                 read_queue_row(*s, e);
@@ -473,11 +479,8 @@ public:
         e.blob_id = s.int64(9);
         e.lease_until = s.int64(10);
         e.delay_notified = s.int64(11) != 0;
+        e.subject = s.text(12);
     }
-#define QUEUE_COLUMNS                                                                                           \
-    "q.id, q.sender, b.size, q.created, q.next_attempt, q.attempts, q.last_error, q.envid, q.ret, q.blob_id," \
-    " q.lease_until, q.delay_notified"
-
     static void read_queue_recipients(Db& db, QueueEntry& e, bool open_only) {
         auto r = db.prepare(
             "SELECT id, address, orcpt, notify, status, last_reply, remote_mta FROM queue_recipients"
@@ -558,6 +561,19 @@ public:
                     const char* status = r.status == RecipientOutcome::Status::Delivered ? "delivered"
                                          : r.status == RecipientOutcome::Status::Failed  ? "failed"
                                                                                          : "deferred";
+                    // The delivery log: one line per recipient and attempt; "sent" counts deliveries.
+                    auto who = tx.db.prepare(
+                        "SELECT r.address, q.sender, q.subject, b.size FROM queue_recipients r JOIN queue q"
+                        " ON q.id = r.queue_id JOIN blobs b ON b.id = q.blob_id WHERE r.id = ? AND r.queue_id = ?");
+                    who->bind(1, r.recipient_id).bind(2, o.queue_id);
+                    if (who->step()) {
+                        LogLine l{"outbound", status, who->text(1), who->text(0)};
+                        l.subject = who->text(2);
+                        l.detail = r.reply;
+                        l.size = who->int64(3);
+                        log_line(tx, tx.now, l);
+                    }
+                    if (r.status == RecipientOutcome::Status::Delivered) count_traffic(tx, tx.now, "sent", 1);
                     auto u = tx.db.prepare(
                         "UPDATE queue_recipients SET status = ?, last_reply = ?, remote_mta = ?, updated = ?"
                         " WHERE id = ? AND queue_id = ?");
@@ -582,7 +598,7 @@ public:
                 }
                 for (std::size_t i = 0; i < o.notices.size(); ++i) {
                     DeliveryResult ignored;
-                    deliver_in(tx, o.notices[i], (*prepared)[i], ignored);
+                    deliver_in(tx, o.notices[i], (*prepared)[i], ignored, false);
                 }
             },
             [done = std::move(done)](std::exception_ptr e) {
@@ -769,6 +785,20 @@ public:
         });
     }
 
+    Status remove_admin(std::string_view address) override {
+        std::string a = lower(address);
+        return write([&](Tx& tx) {
+            auto s = tx.db.prepare("DELETE FROM admins WHERE address = ?");
+            s->bind(1, a).run();
+            if (tx.db.changes() == 0) fail(Errc::NotFound, "unknown admin '" + a + "'");
+            // Logged-in panels and scripts of that admin stop working at once.
+            auto w = tx.db.prepare("DELETE FROM web_sessions WHERE subject = ? AND is_admin = 1");
+            w->bind(1, a).run();
+            auto t = tx.db.prepare("DELETE FROM api_tokens WHERE admin = ?");
+            t->bind(1, a).run();
+        });
+    }
+
     Status add_web_session(const WebSession& w) override {
         return write([&](Tx& tx) {
             auto d = tx.db.prepare("DELETE FROM web_sessions WHERE expires <= ?");
@@ -858,42 +888,61 @@ public:
         });
     }
 
-    Result<std::vector<DeliveryLogEntry>> recent_deliveries(std::size_t limit) override {
-        auto lim = static_cast<std::int64_t>(limit);
+    Result<std::vector<DeliveryLogEntry>> recent_deliveries(const DeliveryLogQuery& query) override {
+        auto lim = static_cast<std::int64_t>(std::clamp<std::size_t>(query.limit, 1, 10000));
         return read<std::vector<DeliveryLogEntry>>([&](Db& db) {
             std::vector<DeliveryLogEntry> v;
+            // instr() over lower(): a plain substring, no LIKE wildcards to escape (ASCII case folding).
             auto s = db.prepare(
-                "SELECT m.internal_date, a.address, mb.name, m.size FROM messages m"
-                " JOIN mailboxes mb ON mb.id = m.mailbox_id JOIN accounts a ON a.id = mb.account_id"
-                " ORDER BY m.id DESC LIMIT ?");
-            s->bind(1, lim);
+                "SELECT id, time, direction, status, sender, recipient, mailbox, subject, detail, client, size"
+                " FROM mail_log WHERE (?1 = '' OR status = ?1)"
+                " AND (?2 = '' OR instr(lower(sender), ?2) > 0 OR instr(lower(recipient), ?2) > 0"
+                " OR instr(lower(subject), ?2) > 0)"
+                " ORDER BY id DESC LIMIT ?3");
+            s->bind(1, query.status).bind(2, lower(query.text)).bind(3, lim);
             while (s->step()) {
                 DeliveryLogEntry e;
-                e.time = s->int64(0);
-                e.direction = "local";
-                e.recipient = s->text(1);
-                e.mailbox = s->text(2);
-                e.status = "delivered";
-                e.size = static_cast<std::uint64_t>(s->int64(3));
+                e.id = s->int64(0);
+                e.time = s->int64(1);
+                e.direction = s->text(2);
+                e.status = s->text(3);
+                e.sender = s->text(4);
+                e.recipient = s->text(5);
+                e.mailbox = s->text(6);
+                e.subject = s->text(7);
+                e.detail = s->text(8);
+                e.client = s->text(9);
+                e.size = static_cast<std::uint64_t>(s->int64(10));
                 v.push_back(std::move(e));
             }
-            auto q = db.prepare(
-                "SELECT MAX(q.created, r.updated), q.sender, r.address, r.status, r.last_reply, b.size FROM queue_recipients r"
-                " JOIN queue q ON q.id = r.queue_id JOIN blobs b ON b.id = q.blob_id ORDER BY r.id DESC LIMIT ?");
-            q->bind(1, lim);
-            while (q->step()) {
-                DeliveryLogEntry e;
-                e.time = q->int64(0);
-                e.direction = "outbound";
-                e.sender = q->text(1);
-                e.recipient = q->text(2);
-                e.status = q->text(3);
-                e.detail = q->text(4);
-                e.size = static_cast<std::uint64_t>(q->int64(5));
-                v.push_back(std::move(e));
+            return v;
+        });
+    }
+
+    void record_rejection(Rejection r) override {
+        if (r.time == 0) r.time = unix_now();
+        bool submit = false;
+        {
+            std::lock_guard lock(rejections_mu_);
+            if (rejections_.size() >= kMaxWaitingRejections) {
+                ++rejections_dropped_;  // still counted in the hour's total
+            } else {
+                rejections_.push_back(std::move(r));
             }
-            std::stable_sort(v.begin(), v.end(), [](auto& x, auto& y) { return x.time > y.time; });
-            if (v.size() > limit) v.resize(limit);
+            submit = !std::exchange(rejections_flush_queued_, true);
+        }
+        // Best effort: a failed write loses log lines, never mail; nobody waits for it.
+        if (submit) writer_.submit([this](Tx& tx) { flush_rejections(tx); }, [](std::exception_ptr) {});
+    }
+
+    Result<std::vector<TrafficHour>> traffic(std::int64_t since) override {
+        return read<std::vector<TrafficHour>>([&](Db& db) {
+            std::vector<TrafficHour> v;
+            auto s = db.prepare("SELECT hour, received, sent, rejected FROM traffic_hours WHERE hour >= ? ORDER BY hour");
+            s->bind(1, since - since % 3600);
+            while (s->step())
+                v.push_back({s->int64(0), static_cast<std::uint64_t>(s->int64(1)), static_cast<std::uint64_t>(s->int64(2)),
+                             static_cast<std::uint64_t>(s->int64(3))});
             return v;
         });
     }
@@ -1473,6 +1522,7 @@ private:
             p.parsed = mail::to_blob(parsed);
             p.header_text = mail::extract_header_text(parsed);
             p.body_text = mail::extract_body_text(raw, parsed);
+            p.subject = clip(mail::decode_rfc2047(parsed.envelope.subject), 300);
         } catch (const std::exception&) {
             // A parser bug must never lose mail: store the bytes without the precomputed parse.
             p = Prepared{};
@@ -1538,12 +1588,16 @@ private:
         if (quota > 0 && used + adding > quota) fail(Errc::OverQuota, "quota exceeded");
     }
 
-    static void deliver_in(Tx& tx, const DeliveryRequest& req, const Prepared& prep, DeliveryResult& out) {
+    // `received`: a message roost-smtpd accepted (counted per hour), not a notice made by the delivery service.
+    static void deliver_in(Tx& tx, const DeliveryRequest& req, const Prepared& prep, DeliveryResult& out,
+                           bool received) {
         auto date = req.internal_date ? req.internal_date : tx.now;
         auto size = static_cast<std::int64_t>(req.raw.size());
         auto blob_id = insert_blob(tx, req.raw, prep);
         for (auto account : req.accounts) {
-            auto mbq = tx.db.prepare("SELECT id FROM mailboxes WHERE account_id = ? AND name = 'INBOX'");
+            auto mbq = tx.db.prepare(
+                "SELECT mb.id, a.address FROM mailboxes mb JOIN accounts a ON a.id = mb.account_id"
+                " WHERE mb.account_id = ? AND mb.name = 'INBOX'");
             mbq->bind(1, account);
             if (!mbq->step()) fail(Errc::NotFound, "account " + std::to_string(account) + " has no INBOX");
             auto mb = mailbox_row(tx.db, mbq->int64(0));
@@ -1551,18 +1605,96 @@ private:
             std::uint32_t uid = 0;
             out.message_ids.push_back(insert_message(tx, mb, blob_id, size, 0, "", date, uid));
             finish_mailbox(tx, mb);
+            LogLine l{"local", "delivered", req.envelope_from, mbq->text(1)};
+            l.mailbox = "INBOX";
+            l.subject = prep.subject;
+            l.size = size;
+            log_line(tx, tx.now, l);
         }
         if (!req.remote.empty()) {
             auto q = tx.db.prepare(
-                "INSERT INTO queue (blob_id, sender, envid, ret, created, next_attempt) VALUES (?, ?, ?, ?, ?, ?)");
-            q->bind(1, blob_id).bind(2, req.envelope_from).bind(3, req.dsn_envid).bind(4, req.dsn_ret).bind(5, tx.now).bind(6, tx.now).run();
+                "INSERT INTO queue (blob_id, sender, envid, ret, created, next_attempt, subject) VALUES (?, ?, ?, ?, ?, ?, ?)");
+            q->bind(1, blob_id).bind(2, req.envelope_from).bind(3, req.dsn_envid).bind(4, req.dsn_ret).bind(5, tx.now)
+                .bind(6, tx.now).bind(7, prep.subject).run();
             out.queue_id = tx.db.last_insert_id();
             for (auto& r : req.remote) {
                 auto qr = tx.db.prepare("INSERT INTO queue_recipients (queue_id, address, orcpt, notify) VALUES (?, ?, ?, ?)");
                 qr->bind(1, out.queue_id).bind(2, r.address).bind(3, r.orcpt).bind(4, static_cast<std::int64_t>(r.notify)).run();
+                LogLine l{"outbound", "queued", req.envelope_from, r.address};
+                l.subject = prep.subject;
+                l.size = size;
+                log_line(tx, tx.now, l);
             }
             tx.note_change(kQueueChannel, 0, static_cast<std::uint64_t>(out.queue_id));  // wake delivery
         }
+        if (received) count_traffic(tx, tx.now, "received", 1);
+        prune_log(tx);
+    }
+
+    // ----- the delivery log and hourly counts -----
+    struct LogLine {
+        LogLine(const char* direction, const char* status, std::string sender, std::string recipient)
+            : direction(direction), status(status), sender(std::move(sender)), recipient(std::move(recipient)) {}
+        const char* direction;
+        const char* status;
+        std::string sender, recipient;
+        std::string mailbox, subject, detail, client;
+        std::int64_t size = 0;
+    };
+    static std::string clip(std::string s, std::size_t n) {
+        if (s.size() <= n) return s;
+        s.resize(n);
+        while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();  // whole UTF-8
+        if (!s.empty() && (static_cast<unsigned char>(s.back()) & 0x80)) s.pop_back();
+        return s;
+    }
+    static void log_line(Tx& tx, std::int64_t time, const LogLine& l) {
+        auto s = tx.db.prepare(
+            "INSERT INTO mail_log (time, direction, status, sender, recipient, mailbox, subject, detail, client, size)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        s->bind(1, time).bind(2, l.direction).bind(3, l.status).bind(4, clip(l.sender, 320))
+            .bind(5, clip(l.recipient, 320)).bind(6, l.mailbox).bind(7, clip(l.subject, 300)).bind(8, clip(l.detail, 600))
+            .bind(9, clip(l.client, 64)).bind(10, l.size).run();
+    }
+    // `column` is one of the fixed names "received", "sent", "rejected".
+    static void count_traffic(Tx& tx, std::int64_t time, const char* column, std::int64_t n) {
+        std::string sql = std::string("INSERT INTO traffic_hours (hour, ") + column + ") VALUES (?1, ?2)"
+                          " ON CONFLICT(hour) DO UPDATE SET " + column + " = " + column + " + ?2";
+        auto s = tx.db.prepare(sql.c_str());
+        s->bind(1, time - time % 3600).bind(2, n).run();
+    }
+    // Both deletes are index range scans that find nothing most of the time.
+    static void prune_log(Tx& tx) {
+        auto t = tx.db.prepare("DELETE FROM mail_log WHERE time < ?");
+        t->bind(1, tx.now - std::int64_t{kLogRetentionDays} * 86400).run();
+        auto n = tx.db.prepare("DELETE FROM mail_log WHERE id <= (SELECT MAX(id) FROM mail_log) - ?");
+        n->bind(1, static_cast<std::int64_t>(kLogMaxRows)).run();
+        auto h = tx.db.prepare("DELETE FROM traffic_hours WHERE hour < ?");
+        h->bind(1, tx.now - std::int64_t{kTrafficRetentionDays} * 86400).run();
+    }
+    static constexpr int kTrafficRetentionDays = 90;
+
+    // Rejections wait here for the writer: one job per commit however many arrive (record_rejection).
+    void flush_rejections(Tx& tx) {
+        std::vector<Rejection> batch;
+        std::uint64_t dropped = 0;
+        {
+            std::lock_guard lock(rejections_mu_);
+            batch.swap(rejections_);
+            dropped = std::exchange(rejections_dropped_, 0);
+            rejections_flush_queued_ = false;
+        }
+        for (auto& r : batch) {
+            LogLine l{"inbound", "rejected", r.sender, r.recipient};
+            l.subject = r.subject;
+            l.detail = r.reply;
+            l.client = r.client;
+            l.size = static_cast<std::int64_t>(r.size);
+            log_line(tx, r.time, l);
+            count_traffic(tx, r.time, "rejected", 1);
+        }
+        if (dropped) count_traffic(tx, tx.now, "rejected", static_cast<std::int64_t>(dropped));
+        prune_log(tx);
     }
 
     static std::string parent_dir(const std::string& path) {
@@ -1628,6 +1760,12 @@ private:
     StoreOptions opt_;
     std::string run_dir_;
     ChangePublisher publisher_;
+    // Declared before writer_: its thread runs the last flush_rejections job while shutting down.
+    static constexpr std::size_t kMaxWaitingRejections = 10000;
+    std::mutex rejections_mu_;
+    std::vector<Rejection> rejections_;
+    std::uint64_t rejections_dropped_ = 0;
+    bool rejections_flush_queued_ = false;
     GroupCommitWriter writer_;
     std::unique_ptr<ChangeNotifier> notifier_;
     std::mutex pool_mu_;

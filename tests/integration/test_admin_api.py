@@ -2,17 +2,25 @@
 """roost-admin's JSON API against the running daemon: every route (taken from admin-ui/api.cpp's route
 table, which must equal docs/api.md), authentication on every route, CSRF refusal, bad input refused without
 side effects, API tokens, self-service, the shared login throttle, security headers, HTTPS cookies and the
-mail-client autoconfiguration documents.
+mail-client autoconfiguration documents; with roost-smtpd running beside it: the outbound queue (show,
+retry, delete, flush, as `roost queue` sees them), DKIM keys (generate/rotate/remove, the DNS helper and
+`roost dkim list` showing the same key), the delivery log with SMTP rejections and its search, the hourly
+traffic counts, and each daemon's up/down state, uptime and open connections.
 
-Run: python3 test_admin_api.py --roost PATH/roost --admin PATH/roost-admin [unittest args]
+Run: python3 test_admin_api.py --roost PATH/roost --admin PATH/roost-admin --smtpd PATH/roost-smtpd
+     --imapd PATH/roost-imapd --pop3d PATH/roost-pop3d [unittest args]
 """
 
 import http.client
 import json
 import os
 import re
+import signal
+import smtplib
+import socket
 import ssl
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -89,11 +97,12 @@ class Client:
 class AdminApiTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.roost = rf.Roost(settings={"auth": {"lockout_after": 5}})
+        cls.roost = rf.Roost(settings={"auth": {"lockout_after": 5}, "submission": {"plaintext_auth": "loopback"}})
         cls.roost.add_domain("example.test")
         cls.roost.cli("admin", "add", ADMIN, "--password-stdin", input=ADMIN_PW + "\n")
         cls.roost.add_user(USER, USER_PW, quota="10M")
         cls.daemon = cls.roost.start("admin")
+        cls.smtpd = cls.roost.start("smtpd")
         cls.port = cls.roost.ports["admin"]
         cls.admin = Client(cls.port)
         status, _ = cls.admin.login(ADMIN, ADMIN_PW)
@@ -114,7 +123,7 @@ class AdminApiTest(unittest.TestCase):
     # ----- documentation and authentication -----
     def test_docs_list_every_route(self):
         self.assertEqual(sorted(source_routes()), sorted(documented_routes()))
-        self.assertGreaterEqual(len(source_routes()), 26)
+        self.assertGreaterEqual(len(source_routes()), 32)
 
     def test_every_route_needs_authentication(self):
         anonymous = Client(self.port)
@@ -122,7 +131,7 @@ class AdminApiTest(unittest.TestCase):
             if pattern == "/login":
                 continue
             path = pattern.replace("{name}", "example.test").replace("{address}", USER)
-            path = path.replace("{source}", "x@example.test").replace("{id}", "1")
+            path = path.replace("{source}", "x@example.test").replace("{id}", "1").replace("{selector}", "roost")
             body = {} if method in ("POST", "PUT") else None
             self.expect(401, method, path, body, client=anonymous)
         bad_token = Client(self.port)
@@ -211,6 +220,20 @@ class AdminApiTest(unittest.TestCase):
         self.assertNotRegex(page, r"<script>|<script [^s]|\son\w+=\"")
         self.assertEqual(c.request("GET", "/../../etc/passwd")[0], 404)
         self.assertEqual(c.request("GET", "/.hidden.js")[0], 404)
+
+    def test_cli_admin_remove_ends_sessions_and_tokens(self):
+        self.roost.cli("admin", "add", "gone@example.test", "--password-stdin", input="gone password 1\n")
+        c = Client(self.port)
+        self.assertEqual(c.login("gone@example.test", "gone password 1")[0], 200)
+        token = self.expect(201, "POST", "/tokens", {"name": "gone's script"}, client=c)["token"]
+        script = Client(self.port)
+        script.token = token
+        self.expect(200, "GET", "/domains", client=script)
+        self.roost.cli("admin", "remove", "gone@example.test")
+        self.expect(401, "GET", "/domains", client=c)
+        self.expect(401, "GET", "/domains", client=script)
+        self.assertEqual(c.login("gone@example.test", "gone password 1")[0], 401)
+        self.assertNotIn("gone@example.test", self.roost.cli("admin", "list").stdout)
 
     def test_cli_admin_commands(self):
         r = self.roost.cli("admin", "add", ADMIN, "--password-stdin", input="x password 1\n", check=False)
@@ -315,6 +338,212 @@ class AdminApiTest(unittest.TestCase):
         self.assertIsInstance(self.expect(200, "GET", "/deliveries?limit=10"), list)
         self.expect(400, "GET", "/deliveries?limit=0")
         self.expect(400, "GET", "/deliveries?limit=abc")
+        self.expect(400, "GET", "/deliveries?limit=5x")
+        self.expect(400, "GET", "/deliveries?status=bogus")
+        self.expect(400, "GET", "/deliveries?q=" + "x" * 201)
+
+    # ----- outbound queue -----
+    def submit(self, to, subject):
+        """Sends a message as USER through submission (AUTH on loopback) and returns its queue id."""
+        before = {e["id"] for e in self.expect(200, "GET", "/queue")}
+        with smtplib.SMTP(rf.HOST, self.roost.ports["submission"], timeout=30) as s:
+            s.login(USER, USER_PW)
+            s.sendmail(USER, [to], f"From: {USER}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nHello.\r\n".encode())
+        new = [e["id"] for e in self.expect(200, "GET", "/queue") if e["id"] not in before]
+        self.assertEqual(len(new), 1)
+        return new[0]
+
+    def attempts(self, qid):
+        return self.expect(200, "GET", f"/queue/{qid}")["attempts"]
+
+    def test_queue_show_retry_delete(self):
+        qid = self.submit("bob@remote.test", "Queue <b>test</b>")
+        e = self.expect(200, "GET", f"/queue/{qid}")
+        self.assertEqual(e["sender"], USER)
+        self.assertEqual(e["subject"], "Queue <b>test</b>")
+        self.assertEqual([r["address"] for r in e["recipients"]], ["bob@remote.test"])
+        headers = {h["name"]: h["value"] for h in e["headers"]}
+        self.assertEqual(headers["Subject"], "Queue <b>test</b>")
+        self.assertEqual(headers["To"], "bob@remote.test")
+        self.assertIn("Received", headers)
+        # The DNS resolver is a dead port: the first attempt fails temporarily and the entry waits.
+        self.assertTrue(self.roost.wait_until(lambda: self.attempts(qid) >= 1, 30), self.smtpd.log()[-2000:])
+        e = self.expect(200, "GET", f"/queue/{qid}")
+        self.assertEqual(e["recipients"][0]["status"], "deferred")
+        self.assertGreater(e["next_attempt"], time.time() + 60)
+        # The same entry as `roost queue show` prints it (the same code).
+        shown = self.roost.cli("queue", "show", str(qid)).stdout
+        self.assertIn("recipient: <bob@remote.test> deferred", shown)
+        self.assertIn("\nSubject: Queue <b>test</b>\n", shown)
+
+        # Unknown and malformed ids; CSRF like every state-changing route.
+        for method, path in (("GET", "/queue/999999"), ("DELETE", "/queue/999999"), ("POST", "/queue/999999/retry")):
+            self.expect(404, method, path)
+        for method, path in (("GET", "/queue/abc"), ("DELETE", "/queue/0"), ("POST", "/queue/-1/retry")):
+            self.expect(400, method, path)
+        self.expect(403, "POST", f"/queue/{qid}/retry", csrf=False)
+        self.expect(403, "DELETE", f"/queue/{qid}", csrf=False)
+        self.expect(403, "POST", "/queue/flush", csrf=False)
+        self.assertEqual(self.attempts(qid), 1)
+
+        # Retry: due now, and the running roost-smtpd hears of it and tries again at once.
+        self.expect(200, "POST", f"/queue/{qid}/retry")
+        self.assertTrue(self.roost.wait_until(lambda: self.attempts(qid) >= 2, 30), self.smtpd.log()[-2000:])
+        self.expect(200, "POST", "/queue/flush")
+        self.assertTrue(self.roost.wait_until(lambda: self.attempts(qid) >= 3, 30), self.smtpd.log()[-2000:])
+
+        self.expect(200, "DELETE", f"/queue/{qid}")
+        self.expect(404, "GET", f"/queue/{qid}")
+        self.expect(404, "DELETE", f"/queue/{qid}")
+        self.assertNotIn(qid, [e["id"] for e in self.expect(200, "GET", "/queue")])
+        self.assertEqual(self.roost.count("queue", "WHERE id = ?", (qid,)), 0)
+        # The log kept what happened to it.
+        lines = self.expect(200, "GET", "/deliveries?q=bob@remote.test")
+        self.assertIn("queued", [l["status"] for l in lines])
+        deferred = [l for l in lines if l["status"] == "deferred"]
+        self.assertGreaterEqual(len(deferred), 3)
+        self.assertEqual(deferred[0]["subject"], "Queue <b>test</b>")
+
+    # ----- DKIM -----
+    def test_dkim_generate_rotate_remove(self):
+        self.expect(201, "POST", "/domains", {"name": "dkim.test"})
+        self.addCleanup(lambda: self.admin.api("DELETE", "/domains/dkim.test"))
+        dns = self.expect(200, "GET", "/domains/dkim.test/dns")
+        self.assertIn("PLACEHOLDER", dns["zone"])
+        self.assertEqual(dns["dkim_keys"], [])
+
+        self.expect(403, "POST", "/domains/dkim.test/dkim", {}, csrf=False)
+        self.expect(404, "POST", "/domains/unknown.test/dkim", {})
+        self.expect(400, "POST", "/domains/dkim.test/dkim", {"algorithm": "dsa"})
+        self.expect(400, "POST", "/domains/dkim.test/dkim", {"selector": "bad selector"})
+        self.expect(400, "POST", "/domains/dkim.test/dkim", {"selector": 5})
+        self.assertEqual(self.roost.count("dkim_keys", "WHERE domain = 'dkim.test'"), 0)
+
+        k = self.expect(201, "POST", "/domains/dkim.test/dkim", {})
+        self.assertEqual((k["selector"], k["algorithm"]), ("roost", "rsa-sha256"))
+        rec = k["record"]
+        self.assertEqual((rec["purpose"], rec["type"], rec["name"]), ("DKIM", "TXT", "roost._domainkey.dkim.test."))
+        self.assertTrue(rec["zone_line"].startswith("roost._domainkey.dkim.test. 3600 IN TXT \"v=DKIM1; k=rsa; p="),
+                        rec["zone_line"])
+        # The DNS helper now shows that key, not the placeholder.
+        dns = self.expect(200, "GET", "/domains/dkim.test/dns")
+        self.assertNotIn("PLACEHOLDER", dns["zone"])
+        self.assertIn(rec["zone_line"], dns["zone"])
+        self.assertEqual([x["selector"] for x in dns["dkim_keys"]], ["roost"])
+        # ... and so does `roost dkim list`: the same stored key, the same published value.
+        value = "".join(re.findall(r'"([^"]*)"', rec["value"]))
+        listed = self.roost.cli("dkim", "list", "dkim.test").stdout
+        self.assertEqual("".join(re.findall(r'"([^"]*)"', listed)), value)
+        self.assertEqual(dns["dkim_keys"][0]["value"], value)
+
+        # Rotation: a second key gets a dated selector; both sign until the old one is removed.
+        k2 = self.expect(201, "POST", "/domains/dkim.test/dkim", {"algorithm": "rsa"})
+        self.assertRegex(k2["selector"], r"^roost-\d{8}$")
+        ed = self.expect(201, "POST", "/domains/dkim.test/dkim", {"algorithm": "ed25519"})
+        self.assertEqual(ed["selector"], "roosted")
+        self.assertIn("k=ed25519", ed["record"]["value"])
+        self.expect(409, "POST", "/domains/dkim.test/dkim", {"selector": "roost"})
+        self.assertEqual(len(self.expect(200, "GET", "/domains/dkim.test/dns")["dkim_keys"]), 3)
+
+        self.expect(403, "DELETE", "/domains/dkim.test/dkim/roost", csrf=False)
+        self.expect(200, "DELETE", "/domains/dkim.test/dkim/roost")
+        self.expect(404, "DELETE", "/domains/dkim.test/dkim/roost")
+        self.expect(404, "DELETE", "/domains/unknown.test/dkim/roost")
+        left = [x["selector"] for x in self.expect(200, "GET", "/domains/dkim.test/dns")["dkim_keys"]]
+        self.assertEqual(sorted(left), sorted([k2["selector"], "roosted"]))
+        for sel in left:
+            self.expect(200, "DELETE", f"/domains/dkim.test/dkim/{sel}")
+
+    # ----- delivery log, rejections, traffic -----
+    def test_rejections_and_deliveries_in_the_log_and_counts(self):
+        before = self.expect(200, "GET", "/status")["today"]
+        port = self.roost.ports["smtp"]
+        with smtplib.SMTP(rf.HOST, port, timeout=30) as s:
+            s.ehlo("client.remote.test")
+            s.mail("spammer@bad.test")
+            self.assertEqual(s.rcpt("no-such-user@example.test")[0], 550)
+            self.assertEqual(s.rcpt("victim@elsewhere.test")[0], 554)  # no relaying for strangers
+            self.assertEqual(s.rcpt(USER)[0], 250)
+            # A bare LF inside the data (SMTP smuggling) refuses the message.
+            code, _ = s.data(b"Subject: smuggled\r\n\r\nline\n.\nMAIL FROM:<x@y>\r\n")
+            self.assertEqual(code // 100, 5)
+            s.rset()
+            s.mail("friend@remote.test")
+            s.rcpt(USER)
+            s.data(b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from a friend\r\n\r\nHi.\r\n")
+        rejected = self.expect(200, "GET", "/deliveries?status=rejected&limit=1000")
+        mine = [l for l in rejected if l["sender"] == "spammer@bad.test"]
+        self.assertEqual(len(mine), 3, rejected)
+        by_rcpt = {l["recipient"]: l for l in mine}
+        self.assertEqual(by_rcpt["no-such-user@example.test"]["detail"], "550 5.1.1 Mailbox unavailable")
+        self.assertEqual(by_rcpt["victim@elsewhere.test"]["detail"], "554 5.7.1 Relay access denied")
+        smuggled = by_rcpt[USER]
+        self.assertEqual(smuggled["subject"], "smuggled")
+        self.assertTrue(smuggled["detail"].startswith("5"), smuggled)
+        for l in mine:
+            self.assertEqual((l["direction"], l["status"], l["client"]), ("inbound", "rejected", "127.0.0.1"))
+        # Search by address, by subject, by status.
+        self.assertEqual([l["recipient"] for l in self.expect(200, "GET", "/deliveries?q=NO-SUCH-USER")],
+                         ["no-such-user@example.test"])
+        got = self.expect(200, "GET", "/deliveries?q=gr%C3%BC%C3%9Fe&status=delivered")
+        self.assertEqual([(l["sender"], l["recipient"], l["subject"]) for l in got],
+                         [("friend@remote.test", USER, "Grüße from a friend")])
+        self.assertEqual(self.expect(200, "GET", "/deliveries?q=gr%C3%BC%C3%9Fe&status=rejected"), [])
+        # Counted today and in the current hour of both series.
+        s = self.expect(200, "GET", "/status")
+        self.assertGreaterEqual(s["today"]["rejected"] - before["rejected"], 3)
+        self.assertGreaterEqual(s["today"]["received"] - before["received"], 1)
+        for series, n in (("day", 24), ("week", 168)):
+            hours = s["traffic"][series]
+            self.assertEqual(len(hours), n)
+            self.assertEqual([h["hour"] for h in hours], list(range(hours[0]["hour"], hours[-1]["hour"] + 1, 3600)))
+            self.assertLessEqual(hours[-1]["hour"], s["time"])
+            self.assertGreater(hours[-1]["hour"] + 3600, s["time"])
+            self.assertGreaterEqual(hours[-1]["rejected"], 3)
+            self.assertGreaterEqual(hours[-1]["received"], 1)
+
+    # ----- daemons -----
+    def daemon_state(self, name):
+        return next(d for d in self.expect(200, "GET", "/status")["daemons"] if d["name"] == name)
+
+    def test_daemon_state_uptime_and_connections(self):
+        names = [d["name"] for d in self.expect(200, "GET", "/status")["daemons"]]
+        self.assertEqual(names, ["smtpd", "imapd", "pop3d", "admin"])
+        admin = self.daemon_state("admin")
+        self.assertTrue(admin["running"])
+        self.assertEqual(admin["pid"], self.daemon_pid("admin"))
+        self.assertGreaterEqual(admin["uptime"], 0)
+        self.assertGreaterEqual(admin["connections"], 0)
+        smtpd = self.daemon_state("smtpd")
+        self.assertTrue(smtpd["running"])
+        self.assertEqual(smtpd["pid"], self.smtpd.proc.pid)
+        self.assertAlmostEqual(smtpd["started"], time.time() - smtpd["uptime"], delta=5)
+        # Open connections are published within a second or two.
+        idle = [socket.create_connection((rf.HOST, self.roost.ports["smtp"])) for _ in range(3)]
+        try:
+            self.assertTrue(self.roost.wait_until(lambda: self.daemon_state("smtpd")["connections"] >= 3, 10))
+        finally:
+            for c in idle:
+                c.close()
+        self.assertTrue(self.roost.wait_until(lambda: self.daemon_state("smtpd")["connections"] == 0, 10))
+        # Never started: down.
+        self.assertEqual(self.daemon_state("pop3d"), {"name": "pop3d", "running": False})
+        # Stopped cleanly, and killed outright: down either way.
+        imapd = self.roost.start("imapd")
+        self.assertTrue(self.daemon_state("imapd")["running"])
+        self.assertEqual(self.daemon_state("imapd")["pid"], imapd.proc.pid)
+        imapd.proc.send_signal(signal.SIGKILL)
+        imapd.proc.wait()
+        self.roost.daemons.remove(imapd)
+        self.assertEqual(self.daemon_state("imapd"), {"name": "imapd", "running": False})
+        pop3d = self.roost.start("pop3d")
+        self.assertTrue(self.daemon_state("pop3d")["running"])
+        pop3d.stop()
+        self.assertFalse(self.daemon_state("pop3d")["running"])
+        self.assertFalse(os.path.exists(os.path.join(self.roost.data_dir, "run", "pop3d.status")))
+
+    def daemon_pid(self, name):
+        return next(d.proc.pid for d in self.roost.daemons if d.name == name)
 
     def test_api_tokens(self):
         t = self.expect(201, "POST", "/tokens", {"name": "backup <script>alert(1)</script>"})

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""End-to-end test of the roost-admin panel in headless Chromium, around real mail: an admin creates a domain
-and a user in the panel (admin_browser/browser_test.js, phase "admin"), that user receives a message over SMTP
-and reads it over IMAP (here, with smtplib and imaplib); the dashboard's delivery log shows it (phase
-"dashboard"); then the user logs in to self-service, sees the message and
-changes the password (phase "user"); IMAP then accepts only the new password. Screenshots of every page go
-to docs/screenshots/.
+"""End-to-end test of the roost-admin panel in headless Chromium, around real mail: an admin creates a domain,
+a user and a DKIM key in the panel (admin_browser/browser_test.js, phase "admin"), that user receives a message
+over SMTP and reads it over IMAP (here, with smtplib and imaplib), a stranger's recipient is refused and the
+user submits a message for a remote address, which waits in the queue; the dashboard's chart, services table
+and delivery log show all of it (phase "dashboard"); the queued message is inspected, retried and deleted in
+the panel (phase "queue"); then the user logs in to self-service, sees the message and changes the password
+(phase "user"); IMAP then accepts only the new password. Screenshots of every page go to docs/screenshots/.
 
 playwright-core (admin_browser/package.json) is installed into --npm-dir when missing; Chromium is Debian's
 /usr/bin/chromium (scripts/install-deps.sh test). The test is skipped when either is unavailable.
@@ -53,11 +54,11 @@ def npm_install(npm_dir):
 class AdminBrowserTest(unittest.TestCase):
     npm_dir = NPM_DIR
 
-    def run_phase(self, roost, phase):
+    def run_phase(self, roost, phase, **extra):
         env = dict(os.environ, NODE_PATH=os.path.join(self.npm_dir, "node_modules"),
                    ADMIN_URL=f"http://{rf.HOST}:{roost.ports['admin']}", ADMIN_USER=ADMIN, ADMIN_PW=ADMIN_PW,
                    NEW_DOMAIN=DOMAIN, NEW_USER=USER, NEW_USER_PW=USER_PW, NEW_USER_PW2=USER_PW2,
-                   SCREENSHOT_DIR=SCREENSHOTS)
+                   SCREENSHOT_DIR=SCREENSHOTS, **extra)
         r = subprocess.run(["node", os.path.join(BROWSER_DIR, "browser_test.js"), phase], env=env,
                            capture_output=True, text=True, timeout=240)
         self.assertEqual(r.returncode, 0, f"browser phase {phase} failed:\n{r.stdout}\n{r.stderr}")
@@ -67,7 +68,7 @@ class AdminBrowserTest(unittest.TestCase):
             self.skipTest("needs /usr/bin/chromium and node (scripts/install-deps.sh test)")
         npm_install(self.npm_dir)
         os.makedirs(SCREENSHOTS, exist_ok=True)
-        with rf.Roost() as roost:
+        with rf.Roost(settings={"submission": {"plaintext_auth": "loopback"}}) as roost:
             roost.add_domain("example.test")
             roost.cli("admin", "add", ADMIN, "--password-stdin", input=ADMIN_PW + "\n")
             roost.start("admin")
@@ -91,8 +92,23 @@ class AdminBrowserTest(unittest.TestCase):
             _, data = imap.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
             self.assertIn(b"hello from the panel test", data[0][1])
             imap.logout()
+            # A stranger's recipient is refused (the delivery log's "rejected")...
+            with smtplib.SMTP(rf.HOST, roost.ports["smtp"], timeout=30) as s:
+                s.ehlo("client.bad.test")
+                s.mail("spammer@bad.test")
+                self.assertEqual(s.rcpt("nobody@" + DOMAIN)[0], 550)
+            # ... and the user sends to a remote address: queued, and (no DNS in this test) deferred.
+            with smtplib.SMTP(rf.HOST, roost.ports["submission"], timeout=30) as s:
+                s.login(USER, USER_PW)
+                s.sendmail(USER, ["bob@remote.test"],
+                           b"From: alice@panel.test\r\nTo: bob@remote.test\r\nSubject: report <draft>\r\n\r\nSee.\r\n")
+            self.assertTrue(roost.wait_until(
+                lambda: roost.query("SELECT attempts FROM queue") == [(1,)], 30), roost.query("SELECT * FROM queue"))
+            queue_id = roost.query("SELECT id FROM queue")[0][0]
 
             self.run_phase(roost, "dashboard")
+            self.run_phase(roost, "queue", QUEUE_ID=str(queue_id))
+            self.assertEqual(roost.count("queue"), 0)
             self.run_phase(roost, "user")
             # The self-service password is the mail password.
             imap = imaplib.IMAP4(rf.HOST, roost.ports["imap"], timeout=30)
@@ -102,8 +118,8 @@ class AdminBrowserTest(unittest.TestCase):
             imap = imaplib.IMAP4(rf.HOST, roost.ports["imap"], timeout=30)
             imap.login(USER, USER_PW2)
             imap.logout()
-        for name in ("login", "dashboard", "domains", "users", "aliases", "tokens", "queue", "dns", "users-phone",
-                     "account"):
+        for name in ("login", "dashboard", "domains", "users", "aliases", "tokens", "queue", "dns", "log",
+                     "users-phone", "account"):
             self.assertTrue(os.path.exists(os.path.join(SCREENSHOTS, name + ".png")), name)
 
 

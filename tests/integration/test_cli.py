@@ -314,6 +314,55 @@ class CliTest(unittest.TestCase):
     def test_queue_list_empty(self):
         self.assertEqual(self.ok("queue", "list"), "queue is empty\n")
 
+    def test_queue_ids_are_checked(self):
+        self.assertIn("invalid queue id 'abc'", self.fails("queue", "show", "abc"))
+        self.assertIn("invalid queue id '-3'", self.fails("queue", "retry", "-3"))
+        self.assertIn("no queue entry 42", self.fails("queue", "delete", "42"))
+        self.assertIn("missing ID", self.fails("queue", "show", code=2))
+
+    # ----- DKIM keys -----
+
+    def test_dkim_generate_rotates_to_a_new_selector_and_remove(self):
+        self.ok("domain", "add", "example.test")
+        first = self.ok("dkim", "generate", "example.test")
+        self.assertIn("selector roost)", first)
+        self.assertIn("roost._domainkey.example.test. IN TXT (", first)
+        # A second key for the domain is a rotation: a new, dated selector, and both keys stay.
+        second = self.ok("dkim", "generate", "example.test")
+        selector = re.search(r"selector (roost-\d{8})\)", second)
+        self.assertTrue(selector, second)
+        listed = self.ok("dkim", "list", "example.test")
+        self.assertIn("selector roost (rsa-sha256)", listed)
+        self.assertIn(f"selector {selector.group(1)} (rsa-sha256)", listed)
+        # `dkim list` prints the published value of the stored key: the same as when it was made.
+        record = [l for l in first.splitlines() if "IN TXT" in l][0]
+        self.assertIn(record, listed)
+        self.assertIn("unknown domain", self.fails("dkim", "generate", "unknown.test"))
+        self.assertIn("unknown DKIM algorithm 'dsa'", self.fails("dkim", "generate", "example.test", "--algorithm", "dsa"))
+        self.assertIn("invalid DKIM selector", self.fails("dkim", "generate", "example.test", "--selector", "a_b"))
+        self.assertIn("already exists", self.fails("dkim", "generate", "example.test", "--selector", "roost"))
+        self.ok("dkim", "remove", "example.test", "roost")
+        self.assertNotIn("selector roost (", self.ok("dkim", "list", "example.test"))
+        with self.r.db() as db:
+            self.assertEqual(db.execute("SELECT selector FROM dkim_keys").fetchall(), [(selector.group(1),)])
+
+    # ----- panel administrators -----
+
+    def test_admin_add_list_remove(self):
+        self.assertEqual(self.ok("admin", "list").splitlines(), ["ADDRESS                             CREATED"])
+        self.ok("admin", "add", "Boss@Example.test", "--password-stdin", stdin="boss password 1\n")
+        self.ok("admin", "add", "deputy@example.test", "--password-stdin", stdin="deputy password 1\n")
+        rows = self.ok("admin", "list").splitlines()[1:]
+        self.assertEqual([r.split()[0] for r in rows], ["boss@example.test", "deputy@example.test"])
+        for r in rows:
+            self.assertRegex(r, r" \d{4}-\d\d-\d\d \d\d:\d\d UTC$")
+        self.assertEqual(self.ok("admin", "remove", "BOSS@example.test"), "removed admin BOSS@example.test\n")
+        self.assertEqual([r.split()[0] for r in self.ok("admin", "list").splitlines()[1:]], ["deputy@example.test"])
+        self.assertIn("unknown admin 'boss@example.test'", self.fails("admin", "remove", "boss@example.test"))
+        self.assertIn("missing ADDRESS", self.fails("admin", "remove", code=2))
+        with self.r.db() as db:
+            self.assertEqual(db.execute("SELECT address FROM admins").fetchall(), [("deputy@example.test",)])
+
     # ----- configuration -----
 
     def test_config_check_ok(self):

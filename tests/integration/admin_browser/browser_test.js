@@ -3,6 +3,9 @@
 //   node browser_test.js admin   — log in as admin, create a domain, a user and an alias in the panel, check
 //                                  form errors, confirmation of destructive actions, markup shown as text,
 //                                  the phone-width layout; screenshot every page
+//   node browser_test.js dashboard — after mail was delivered, refused and queued: the traffic chart, the
+//                                  services table, the delivery log and its search
+//   node browser_test.js queue   — the queued message's details, retry and delete (each confirmed first)
 //   node browser_test.js user    — the new user logs in (keyboard only), sees the delivered message in the
 //                                  quota/mailbox view, changes the password and logs in with the new one
 // Settings come from the environment (see test_admin_browser.py). Exits non-zero on the first failure.
@@ -135,17 +138,32 @@ async function adminPhase(page) {
   await revoke.waitFor({ state: 'detached' });
   assert.ok(dialogs.some((m) => m.includes('Revoke the token "to revoke"')));
 
-  await go(page, '#/queue', 'view-queue');
-  await page.locator('#queue-table table').waitFor();
-  await shot(page, 'queue');
   await go(page, '#/dns?domain=' + domain, 'view-dns');
   await page.waitForFunction((d) => document.querySelector('#dns-zone').value.includes(d + '. 3600 IN MX'), domain);
   // Twelve records: two pages of ten.
   await page.locator('#dns-table .pager span', { hasText: 'Page 1 of 2' }).waitFor();
-  await shot(page, 'dns');
   await page.click('#dns-table .pager button:has-text("Next page")');
   await page.locator('#dns-table .pager span', { hasText: 'Page 2 of 2' }).waitFor();
   assert.equal(await page.locator('#dns-table tbody tr').count(), 2);
+  // DKIM: no key yet (a placeholder record); generating one publishes the real key in the helper.
+  assert.match(await page.inputValue('#dns-zone'), /PUBLIC-KEY-PLACEHOLDER/);
+  await page.selectOption('#dkim-algorithm', 'rsa');
+  await page.click('#dkim-generate');
+  await page.locator('#dkim-new').waitFor({ state: 'visible' });
+  const record = await page.inputValue('#dkim-record');
+  assert.match(record, new RegExp('^roost\\._domainkey\\.' + domain.replace('.', '\\.') + '\\. 3600 IN TXT "v=DKIM1; k=rsa; p=[A-Za-z0-9+/]'));
+  await page.waitForFunction((r) => document.querySelector('#dns-zone').value.includes(r), record);
+  assert.doesNotMatch(await page.inputValue('#dns-zone'), /PLACEHOLDER/);
+  await page.getByRole('button', { name: 'Remove DKIM key roost' }).waitFor();
+  // A second key is a rotation: asked first; dismissing makes none.
+  page.__acceptDialogs = false;
+  const before = dialogs.length;
+  await page.click('#dkim-generate');
+  await page.waitForTimeout(200);
+  assert.ok(dialogs.slice(before).some((m) => m.includes('Generate another DKIM key for ' + domain)));
+  assert.equal(await page.locator('#dkim-keys tbody tr').count(), 1);
+  page.__acceptDialogs = true;
+  await shot(page, 'dns');
 
   // Phone width: nothing overflows the viewport except inside the scrollable table wrappers.
   await page.setViewportSize({ width: 375, height: 760 });
@@ -157,12 +175,91 @@ async function adminPhase(page) {
   assert.equal(await page.evaluate(() => window.__xss), undefined);
 }
 
-// After the SMTP delivery: the dashboard's counts and delivery log show it.
+// After an SMTP delivery, a refused recipient and a queued message: the dashboard's counts, chart, services
+// and delivery log show them; the log page searches by address and status.
 async function dashboardPhase(page) {
   await login(page, env('ADMIN_USER'), env('ADMIN_PW'));
   await page.locator('#view-dashboard').waitFor({ state: 'visible' });
   await page.locator('#deliveries-table td', { hasText: env('NEW_USER') }).first().waitFor();
+  const stat = async (name) => Number(await page.locator('#stats div', { hasText: name }).locator('dd').textContent());
+  assert.ok(await stat('Received today') >= 2, 'received today');
+  assert.ok(await stat('Rejected today') >= 1, 'rejected today');
+  // The chart: bars of each kind in the last 24 hours, the numbers in words for screen readers.
+  for (const kind of ['received', 'rejected']) assert.ok(await page.locator('#traffic-chart rect.' + kind).count() >= 1, kind);
+  assert.match(await page.getAttribute('#traffic-chart svg', 'aria-label'), /\d+ received, \d+ sent, [1-9]\d* rejected in the last 24 hours/);
+  await page.click('#traffic-week');
+  await page.locator('#traffic-summary', { hasText: 'the last 7 days' }).waitFor();
+  assert.equal(await page.getAttribute('#traffic-week', 'aria-pressed'), 'true');
+  await page.click('#traffic-day');
+  await page.locator('#traffic-summary', { hasText: 'the last 24 hours' }).waitFor();
+  // Services: the daemons this test started run; POP3 does not.
+  const state = (name) => page.locator('#daemons-table tr', { hasText: name }).locator('td').nth(1);
+  for (const name of ['roost-smtpd', 'roost-imapd', 'roost-admin']) assert.equal(await state(name).textContent(), 'running');
+  assert.equal(await state('roost-pop3d').textContent(), 'stopped');
   await shot(page, 'dashboard');
+
+  // The delivery log: search by address, then by status.
+  await go(page, '#/log', 'view-log');
+  await page.fill('#log-q', 'nobody@' + env('NEW_DOMAIN'));
+  await page.click('#log-form button[type=submit]');
+  const row = page.locator('#log-table tbody tr', { hasText: 'nobody@' + env('NEW_DOMAIN') });
+  await row.waitFor();
+  assert.equal(await page.locator('#log-table tbody tr').count(), 1);
+  assert.match(await row.textContent(), /rejected.*550 5\.1\.1/);
+  await page.fill('#log-q', '');
+  await page.selectOption('#log-status', 'queued');
+  await page.click('#log-form button[type=submit]');
+  await page.locator('#log-table tbody tr', { hasText: 'bob@remote.test' }).waitFor();
+  for (const cell of await page.locator('#log-table tbody tr td:nth-child(2)').allTextContents()) assert.equal(cell, 'queued');
+  await page.selectOption('#log-status', '');
+  await page.click('#log-form button[type=submit]');
+  await page.locator('#log-table tbody tr', { hasText: 'hello from the panel test' }).first().waitFor();
+  await shot(page, 'log');
+}
+
+// The message queued for bob@remote.test (its first attempt failed: no DNS): details, retry, delete.
+async function queuePhase(page) {
+  const dialogs = [];
+  page.on('dialog', async (d) => { dialogs.push(d.message()); await (page.__acceptDialogs ? d.accept() : d.dismiss()); });
+  await login(page, env('ADMIN_USER'), env('ADMIN_PW'));
+  await page.locator('#view-dashboard').waitFor({ state: 'visible' });
+  await go(page, '#/queue', 'view-queue');
+  const id = env('QUEUE_ID');
+  const row = page.locator('#queue-table tbody tr', { hasText: 'bob@remote.test' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /report <draft>/);
+  await page.getByRole('button', { name: 'Details of queued message ' + id }).click();
+  await page.locator('#queue-detail h2', { hasText: 'Queued message ' + id }).waitFor();
+  const head = await page.locator('#queue-detail pre.headers').textContent();
+  assert.match(head, /^Received: /m);
+  assert.match(head, /^Subject: report <draft>$/m);
+  assert.match(await page.locator('#queue-detail-recipients').textContent(), /bob@remote\.test.*deferred/);
+  await shot(page, 'queue');
+
+  // Retry asks first: dismissed, nothing happens; accepted, the entry is due now.
+  const retry = page.getByRole('button', { name: 'Retry queued message ' + id });
+  page.__acceptDialogs = false;
+  await retry.click();
+  await page.waitForTimeout(200);
+  assert.ok(dialogs.some((m) => m.includes('Try to deliver queued message ' + id + ' now?')));
+  assert.equal(await page.locator('#status').textContent(), '');
+  page.__acceptDialogs = true;
+  await retry.click();
+  await page.locator('#status', { hasText: 'Queued message ' + id + ' will be retried now.' }).waitFor();
+  // Delete: dismissed keeps it; accepted removes it.
+  const del = page.getByRole('button', { name: 'Delete queued message ' + id });
+  page.__acceptDialogs = false;
+  await del.click();
+  await page.waitForTimeout(200);
+  assert.ok(dialogs.some((m) => m.includes('Delete queued message ' + id + '?')));
+  assert.equal(await del.count(), 1);
+  page.__acceptDialogs = true;
+  await del.click();
+  await del.waitFor({ state: 'detached' });
+  await page.locator('#status', { hasText: 'Deleted queued message ' + id + '.' }).waitFor();
+  assert.equal(await page.locator('#queue-detail').isVisible(), false);
+  await page.locator('#queue-table td', { hasText: 'Nothing here yet.' }).waitFor();
+  assert.equal(await page.locator('#queue-flush').isDisabled(), true);
 }
 
 async function userPhase(page) {
@@ -221,7 +318,8 @@ async function userPhase(page) {
     if (phase === 'admin') await adminPhase(page);
     else if (phase === 'user') await userPhase(page);
     else if (phase === 'dashboard') await dashboardPhase(page);
-    else throw new Error('phase must be admin or user');
+    else if (phase === 'queue') await queuePhase(page);
+    else throw new Error('phase must be admin, dashboard, queue or user');
     assert.deepEqual(errors, [], 'no script errors or CSP violations');
     console.log('browser phase ' + phase + ': ok');
   } catch (e) {
