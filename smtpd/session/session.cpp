@@ -428,7 +428,9 @@ private:
                                            << r.error().message;
             switch (r.error().code) {
                 case store::Errc::OverQuota: send(replies::kMailboxFullTemp); break;
-                case store::Errc::Temporary: send(replies::kInsufficientStorage); break;  // 452 4.3.1
+                // RFC 3463: X.3.1 "mail system full"; X.3.0 for a busy or failing store. Both temporary.
+                case store::Errc::StorageFull: send(replies::kInsufficientStorage); break;  // 452 4.3.1
+                case store::Errc::Temporary: send(replies::kTemporaryFailure); break;       // 451 4.3.0
                 default: send(replies::kLocalError); break;
             }
         }
