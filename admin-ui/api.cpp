@@ -11,7 +11,7 @@
 //  - Logins go through the failed-login throttle every daemon shares (same store records and policy).
 //  - Session ids and API tokens are stored as SHA-256 digests only.
 //  - Errors are `{"error": "..."}` with a 4xx status naming the problem; store errors map at one place
-//    (status_of); server faults are 500/503 and logged.
+//    (status_of); server faults are 500/503 (507 when the disk is full) and logged.
 #include "admin-ui/api.hpp"
 #include "common/daemon/authenticator.hpp"
 
@@ -56,6 +56,7 @@ int status_of(store::Errc e) {
         case store::Errc::OverQuota: return 409;
         case store::Errc::InUse: return 409;
         case store::Errc::Temporary: return 503;
+        case store::Errc::StorageFull: return 507;  // RFC 4918 §11.5 Insufficient Storage
         case store::Errc::Internal: return 500;
     }
     return 500;

@@ -1,5 +1,6 @@
 // Protocol-neutral results of store operations. Protocol code maps Errc to its own replies at its edge
-// (e.g. OverQuota → SMTP 452 4.2.2 / IMAP NO [OVERQUOTA]; Temporary → SMTP 451 4.3.0 / IMAP NO [UNAVAILABLE]).
+// (e.g. OverQuota → SMTP 452 4.2.2 / IMAP NO [OVERQUOTA]; Temporary → SMTP 451 4.3.0 / IMAP NO [UNAVAILABLE];
+// StorageFull → SMTP 452 4.3.1).
 #pragma once
 
 #include <string>
@@ -14,7 +15,8 @@ enum class Errc {
     Invalid,        // the request itself is wrong (bad address, reserved name...)
     OverQuota,      // the account's quota would be exceeded
     InUse,          // a lock held by another session (POP3 maildrop)
-    Temporary,      // the database is busy, full or failing: try again later
+    Temporary,      // the database is busy or failing: try again later
+    StorageFull,    // the disk holding the database is full: try again later
     Internal,       // a bug or corruption: logged, reported as a server error
 };
 

@@ -62,7 +62,9 @@ net::awaitable<AuthOutcome> authenticate(net::Connection& conn, store::MailStore
     co_await conn.run_blocking([&] { ok = auth::verify_password(password, hash); });
     bool authz_ok = creds.authzid.empty() || lower(creds.authzid) == user;
     if (ok && account && account->enabled && authz_ok) {
-        (void)store.clear_auth_failures(user_key);
+        // Only when there is something to clear: a write on every login would wait for any lock another
+        // process holds on the database (up to [store] busy_timeout), stalling this connection's thread.
+        if (user_state.failures) (void)store.clear_auth_failures(user_key);
         if (!conn.peer_is_loopback() && ip_state.failures) (void)store.clear_auth_failures(ip_key);
         out.kind = AuthOutcome::Kind::Ok;
         out.account = std::move(account).value();

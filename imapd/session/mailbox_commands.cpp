@@ -18,6 +18,7 @@ std::string no_for(const store::Error& e) {
         case store::Errc::OverQuota: return "[OVERQUOTA] Quota exceeded";
         case store::Errc::Invalid: return "[CANNOT] " + e.message;
         case store::Errc::Temporary: return "[UNAVAILABLE] Temporary failure, try again";
+        case store::Errc::StorageFull: return "[UNAVAILABLE] Server storage is full, try again later";
         default:
             log::error() << "imap: store error: " << e.message;
             return "[SERVERBUG] Internal error";

@@ -49,7 +49,8 @@ enum class State { Authorization, Transaction, Update };
 Code code_for(store::Errc e) {
     switch (e) {
         case store::Errc::InUse: return Code::InUse;
-        case store::Errc::Temporary: return Code::SysTemp;
+        case store::Errc::Temporary:
+        case store::Errc::StorageFull: return Code::SysTemp;
         default: return Code::SysPerm;
     }
 }

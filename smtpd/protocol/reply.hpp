@@ -51,6 +51,7 @@ inline constexpr Reply kStartMailInput{354, "", "End data with <CR><LF>.<CR><LF>
 inline constexpr Reply kTimeout{421, "4.4.2", "Timeout exceeded, closing connection"};
 inline constexpr Reply kShuttingDown{421, "4.3.2", "Service shutting down, closing connection"};
 inline constexpr Reply kLocalError{451, "4.3.0", "Local error in processing"};
+inline constexpr Reply kTemporaryFailure{451, "4.3.0", "Temporary failure, try again later"};
 inline constexpr Reply kInsufficientStorage{452, "4.3.1", "Insufficient system storage"};  // RFC 1870 §6.1
 inline constexpr Reply kMailboxFullTemp{452, "4.2.2", "Mailbox full"};
 inline constexpr Reply kTooManyRecipients{452, "4.5.3", "Too many recipients"};  // RFC 5321 §4.5.3.1.10

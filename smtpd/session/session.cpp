@@ -475,8 +475,13 @@ private:
             log::error(conn_.session_id()) << "delivery failed: " << store::errc_name(r.error().code) << ": "
                                            << r.error().message;
             Reply reply = replies::kLocalError;
-            if (r.error().code == store::Errc::OverQuota) reply = replies::kMailboxFullTemp;
-            if (r.error().code == store::Errc::Temporary) reply = replies::kInsufficientStorage;  // 452 4.3.1
+            switch (r.error().code) {
+                case store::Errc::OverQuota: reply = replies::kMailboxFullTemp; break;
+                // RFC 3463: X.3.1 "mail system full"; X.3.0 for a busy or failing store. Both temporary.
+                case store::Errc::StorageFull: reply = replies::kInsufficientStorage; break;  // 452 4.3.1
+                case store::Errc::Temporary: reply = replies::kTemporaryFailure; break;       // 451 4.3.0
+                default: break;
+            }
             (void)refuse(reply, path_text(tx_.from), recipients_text(), false, size);
         }
         reset_transaction();

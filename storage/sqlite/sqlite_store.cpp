@@ -48,7 +48,7 @@ Error to_error(const DbError& e) {
     int primary = e.code() & 0xff;
     if (e.code() == SQLITE_CONSTRAINT_UNIQUE || e.code() == SQLITE_CONSTRAINT_PRIMARYKEY)
         return make_error(Errc::AlreadyExists, "already exists");
-    if (primary == SQLITE_FULL) return make_error(Errc::Temporary, "storage full: " + std::string(e.what()));
+    if (primary == SQLITE_FULL) return make_error(Errc::StorageFull, "storage full: " + std::string(e.what()));
     if (e.temporary()) return make_error(Errc::Temporary, e.what());
     return make_error(Errc::Internal, e.what());
 }
@@ -1782,6 +1782,7 @@ const char* errc_name(Errc e) {
         case Errc::OverQuota: return "over quota";
         case Errc::InUse: return "in use";
         case Errc::Temporary: return "temporary failure";
+        case Errc::StorageFull: return "storage full";
         case Errc::Internal: return "internal error";
     }
     return "?";

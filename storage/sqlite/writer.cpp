@@ -81,6 +81,11 @@ void GroupCommitWriter::run_batch(std::vector<Pending>& batch) {
                 batch[i].job(tx);
                 db_.exec("RELEASE job");
             } catch (...) {
+                // SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY and SQLITE_NOMEM can roll back the whole transaction,
+                // not just the statement (sqlite.org/lang_transaction.html, "Response To Errors Within A
+                // Transaction"). Then the jobs before this one are undone as well, and the ones after it must
+                // not run outside a transaction: the whole batch fails with this error.
+                if (sqlite3_get_autocommit(db_.raw())) throw;
                 errors[i] = std::current_exception();
                 sqlite3_exec(db_.raw(), "ROLLBACK TO job; RELEASE job", nullptr, nullptr, nullptr);
             }

@@ -1,6 +1,8 @@
 // GroupCommitWriter — the one writer of a process. Requests that arrive while a commit is in flight are
 // gathered into the next transaction, so N concurrent deliveries cost one fsync, not N (ARCHITECTURE.md).
-// Each request runs inside its own SAVEPOINT: one failing request does not fail the others in its batch.
+// Each request runs inside its own SAVEPOINT: one failing request does not fail the others in its batch, unless
+// its error made SQLite roll back the whole transaction (disk full, I/O error): then every request in the batch
+// fails with that error. Whatever a request's callback hears matches what is on disk.
 #pragma once
 
 #include <condition_variable>
