@@ -149,6 +149,8 @@ net::awaitable<void> Session::run() {
                     break;
                 }
             } else {
+                // Inside a command (the rest of a line, literals): the command as a whole is one transfer.
+                conn_.begin_transfer();
                 st = co_await conn_.fill();
             }
             if (st == net::ReadStatus::Timeout) {
@@ -169,6 +171,7 @@ net::awaitable<void> Session::run() {
             (void)c;
             continue;
         }
+        conn_.end_transfer();  // a whole command (or its failure) has been read
         if (auto* f = std::get_if<imap::ParseFailure>(&event)) {
             if (f->kind == imap::ParseFailure::Bad) bad(f->tag, f->message);
             else tagged(f->tag, "NO", f->message);
