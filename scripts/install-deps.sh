@@ -13,7 +13,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3 curl swaks libnet-ssleay-perl sqlite3 openssl procps fetchmail getmail6 isync chromium
-  unbound postfix dovecot-core python3-dkim python3-dnspython python3-nacl
+  unbound postfix dovecot-core python3-dkim python3-dnspython python3-nacl testssl.sh iproute2
 )
 runtime_pkgs=(
   libssl3 libsqlite3-0 libargon2-1 libcrypt1 zlib1g libunbound8 openssl ca-certificates

@@ -133,16 +133,24 @@ Request RequestReader::take() {
 
 net::awaitable<ReadResult> read_request(net::Connection& conn, Request& out, const Limits& limits) {
     RequestReader reader(limits);
+    // The whole request is one transfer (a client trickling header bytes is timed out).
+    conn.begin_transfer();
     for (;;) {
         std::size_t used = 0;
         auto state = reader.feed(conn.buffered(), used);
         conn.consume(used);
         if (state == RequestReader::State::Done) break;
-        if (state == RequestReader::State::TooLarge) co_return ReadResult::TooLarge;
-        if (state == RequestReader::State::BadRequest) co_return ReadResult::BadRequest;
+        if (state == RequestReader::State::TooLarge || state == RequestReader::State::BadRequest) {
+            conn.end_transfer();
+            co_return state == RequestReader::State::TooLarge ? ReadResult::TooLarge : ReadResult::BadRequest;
+        }
         auto status = co_await conn.fill();
-        if (status != net::ReadStatus::Ok) co_return ReadResult::Closed;
+        if (status != net::ReadStatus::Ok) {
+            conn.end_transfer();
+            co_return ReadResult::Closed;
+        }
     }
+    conn.end_transfer();
     out = reader.take();
     co_return ReadResult::Ok;
 }

@@ -217,11 +217,12 @@ const std::vector<KeyDef>& key_table() {
         t.push_back(endpoints_key("smtp", "listen_tls", "Implicit-TLS MX listeners (rarely used).",
                                   ACC(smtp.listen_tls)));
         t.push_back(duration_key("smtp", "command_timeout",
-                                 "Idle time allowed while waiting for a command (RFC 5321 §4.5.3.2.7).",
+                                 "Time allowed for the next command line to arrive, however slowly it trickles "
+                                 "in (plus one second per 500 octets of it; RFC 5321 §4.5.3.2.7).",
                                  ACC(smtp_options.command_timeout)));
         t.push_back(duration_key("smtp", "data_timeout",
-                                 "Time allowed between data blocks and for the whole DATA phase (RFC 5321 "
-                                 "§4.5.3.2.5).",
+                                 "Time allowed between data blocks; a whole message (DATA, or one BDAT chunk) "
+                                 "must arrive within this plus one second per 500 octets (RFC 5321 §4.5.3.2.5).",
                                  ACC(smtp_options.data_timeout)));
         t.push_back(string_key("smtp", "postmaster",
                                "Account address that receives mail for postmaster@ every local domain. "
@@ -239,14 +240,18 @@ const std::vector<KeyDef>& key_table() {
         t.push_back(endpoints_key("imap", "listen_tls", "IMAP over implicit TLS (port 993).", ACC(imap.listen_tls)));
         t.push_back(plaintext_key("imap", "Accept LOGIN/AUTHENTICATE before TLS: never, loopback, always.",
                                   ACC(imap.plaintext_auth)));
-        t.push_back(duration_key("imap", "idle_timeout", "Autologout timer, IDLE included (RFC 9051 §5.4).",
+        t.push_back(duration_key("imap", "idle_timeout",
+                                 "Autologout timer, IDLE included (RFC 9051 §5.4); also bounds how long a command "
+                                 "(with its literals, plus one second per 500 octets) may take to arrive.",
                                  ACC(imap_options.idle_timeout)));
 
         t.push_back(endpoints_key("pop3", "listen", "POP3 listeners (port 110, STLS).", ACC(pop3.listen)));
         t.push_back(endpoints_key("pop3", "listen_tls", "POP3 over implicit TLS (port 995).", ACC(pop3.listen_tls)));
         t.push_back(plaintext_key("pop3", "Accept USER/PASS/AUTH before TLS: never, loopback, always.",
                                   ACC(pop3.plaintext_auth)));
-        t.push_back(duration_key("pop3", "idle_timeout", "Inactivity autologout (RFC 1939 §3).",
+        t.push_back(duration_key("pop3", "idle_timeout",
+                                 "Inactivity autologout (RFC 1939 §3); also bounds how long a command line may "
+                                 "take to arrive.",
                                  ACC(pop3_options.idle_timeout)));
 
         t.push_back(endpoints_key("admin", "listen", "Admin panel and API listeners (HTTP; loopback only).",

@@ -1,5 +1,6 @@
 #include "common/daemon/daemon.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -19,6 +20,26 @@ bool Daemon::plaintext_auth_allowed(PlaintextAuth policy, bool loopback) {
     }
     return false;
 }
+
+namespace {
+
+// Every connection is a file descriptor. Service managers commonly start daemons with a soft limit of 1024
+// (systemd's default) and a much higher hard limit: lift the soft limit, or [limits] max_connections could
+// never be reached (accept() would fail with EMFILE from about a thousand connections on).
+void raise_descriptor_limit(std::uint32_t max_connections) {
+    rlimit l{};
+    if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return;
+    if (l.rlim_cur != l.rlim_max) {
+        l.rlim_cur = l.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &l) != 0) (void)::getrlimit(RLIMIT_NOFILE, &l);
+    }
+    constexpr rlim_t kSpare = 64;  // store, listeners, TLS files, logs
+    if (l.rlim_cur != RLIM_INFINITY && l.rlim_cur < rlim_t{max_connections} + kSpare)
+        log::warn() << "open-file limit " << l.rlim_cur << " is below limits.max_connections (" << max_connections
+                    << ") plus " << kSpare << "; connections beyond it will be refused";
+}
+
+}  // namespace
 
 store::StoreOptions store_options(const Config& config, bool notifications) {
     ::mkdir(config.data_dir.c_str(), 0750);
@@ -60,6 +81,7 @@ int daemon_main(int argc, char** argv, const std::string& name, const std::funct
     log::Level level;
     if (log::parse_level(d.config.log_level, level)) log::set_level(level);
     try {
+        raise_descriptor_limit(d.config.limits.max_connections);
         ::mkdir(d.config.data_dir.c_str(), 0750);
         ensure_certificate(d.config.tls_cert_path(), d.config.tls_key_path(), d.config.hostname);
         net::ServerLimits limits;

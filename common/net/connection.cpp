@@ -11,6 +11,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -64,7 +65,16 @@ Connection::Impl::Impl(tcp::socket s, asio::ssl::context* ctx)
 awaitable<std::size_t> Connection::Impl::read_some(char* data, std::size_t size) {
     if (closed) co_return 0;
     timed_out = false;
-    timer.expires_after(timeout);
+    std::chrono::steady_clock::duration wait = timeout;
+    if (in_transfer) {
+        auto left = transfer_deadline - std::chrono::steady_clock::now();
+        if (left <= std::chrono::steady_clock::duration::zero()) {
+            timed_out = true;
+            co_return 0;
+        }
+        wait = std::min(wait, left);
+    }
+    timer.expires_after(wait);
     timer.async_wait([this](boost::system::error_code ec) {
         if (!ec) {
             timed_out = true;
@@ -78,6 +88,9 @@ awaitable<std::size_t> Connection::Impl::read_some(char* data, std::size_t size)
     else std::tie(ec, n) = co_await socket.async_read_some(asio::buffer(data, size), use_tuple);
     timer.cancel();
     if (ec) co_return 0;
+    if (in_transfer)
+        transfer_deadline += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(static_cast<double>(n) / Connection::kMinTransferRate));
     co_return n;
 }
 
@@ -147,6 +160,15 @@ void Connection::consume(std::size_t n) {
 
 awaitable<ReadStatus> Connection::read_line(std::string& line, std::size_t max_length, bool idle) {
     auto& s = *impl_;
+    // The line is a transfer of its own unless it is part of a larger one.
+    struct Transfer {
+        Connection& c;
+        bool own;
+        ~Transfer() {
+            if (own) c.end_transfer();
+        }
+    } transfer{*this, !s.in_transfer};
+    begin_transfer();
     bool discarding = false;
     std::size_t scanned = 0;  // bytes of the buffered view already searched for LF
     for (;;) {
@@ -257,6 +279,12 @@ std::string Connection::tls_description() const {
 }
 
 void Connection::set_timeout(std::chrono::seconds timeout) { impl_->timeout = timeout; }
+void Connection::begin_transfer() {
+    if (impl_->in_transfer) return;
+    impl_->in_transfer = true;
+    impl_->transfer_deadline = std::chrono::steady_clock::now() + impl_->timeout;
+}
+void Connection::end_transfer() { impl_->in_transfer = false; }
 std::chrono::seconds Connection::timeout() const { return impl_->timeout; }
 const std::string& Connection::peer_ip() const { return impl_->peer_ip; }
 std::uint16_t Connection::peer_port() const { return impl_->peer_port; }

@@ -37,7 +37,8 @@ public:
     Connection& operator=(const Connection&) = delete;
 
     // Reads one line ending in LF; `line` receives it without CR LF. `idle` marks a wait between commands,
-    // where a server shutdown may interrupt it.
+    // where a server shutdown may interrupt it. The whole line is one transfer (begin_transfer()): a client
+    // that sends a byte now and then is timed out like one that sends nothing.
     awaitable<ReadStatus> read_line(std::string& line, std::size_t max_length, bool idle = true);
     // Reads at least one more byte into the buffer (or returns what is already buffered).
     awaitable<ReadStatus> fill();
@@ -57,8 +58,17 @@ public:
     void start_compression();
     bool compression_active() const;
 
+    // timeout() bounds each wait for bytes. A transfer (a command line, a message in DATA/BDAT, an IMAP command
+    // with its literals, an HTTP request) is also bounded as a whole: from begin_transfer() until
+    // end_transfer(), reads end with ReadStatus::Timeout once timeout() plus one second per
+    // kMinTransferRate bytes received has passed, however steadily the bytes trickle in (a slow-sending
+    // client must not hold a connection for ever; Postfix's smtpd_min_data_rate works the same way).
+    // begin_transfer() during a transfer changes nothing.
+    static constexpr std::size_t kMinTransferRate = 500;  // bytes per second
     void set_timeout(std::chrono::seconds timeout);
     std::chrono::seconds timeout() const;
+    void begin_transfer();
+    void end_transfer();
 
     const std::string& peer_ip() const;
     std::uint16_t peer_port() const;

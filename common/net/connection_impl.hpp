@@ -28,6 +28,10 @@ struct Connection::Impl {
     std::string buf;
     std::size_t start = 0;  // consumed prefix of buf
     std::chrono::seconds timeout{300};
+    // Connection::begin_transfer(): while `in_transfer`, no read waits past `transfer_deadline`, which each
+    // byte received moves on by 1/kMinTransferRate seconds.
+    bool in_transfer = false;
+    std::chrono::steady_clock::time_point transfer_deadline;
     bool timed_out = false, idle = false, shutdown = false, closed = false;
     std::string peer_ip, local_ip, sid;
     std::uint16_t peer_port = 0, local_port = 0;

@@ -32,10 +32,20 @@ imap::ParserLimits limits_of(const Config& c) {
     l.max_command = c.limits.max_message_size + (1 << 20);
     return l;
 }
+// Before authentication a client can only log in, identify itself (ID), start TLS or ask for capabilities:
+// no literal needs more than a few KiB. With the limits above, one anonymous connection could make the
+// server hold max_message_size bytes of literals (an APPEND or LOGIN literal bomb, answered only once read).
+imap::ParserLimits pre_auth_limits_of(const Config& c) {
+    auto l = limits_of(c);
+    l.max_literal = 8 << 10;  // APPEND included: it is refused before login anyway
+    l.max_string_literal = 8 << 10;
+    l.max_command = l.max_line + (64 << 10);
+    return l;
+}
 }  // namespace
 
 Session::Session(net::Connection& c, const SessionContext& ctx)
-    : conn_(c), ctx_(ctx), cfg_(ctx.config), reader_(limits_of(ctx.config)) {}
+    : conn_(c), ctx_(ctx), cfg_(ctx.config), reader_(pre_auth_limits_of(ctx.config)) {}
 
 Session::~Session() {
     *alive_ = false;
@@ -149,6 +159,8 @@ net::awaitable<void> Session::run() {
                     break;
                 }
             } else {
+                // Inside a command (the rest of a line, literals): the command as a whole is one transfer.
+                conn_.begin_transfer();
                 st = co_await conn_.fill();
             }
             if (st == net::ReadStatus::Timeout) {
@@ -169,6 +181,7 @@ net::awaitable<void> Session::run() {
             (void)c;
             continue;
         }
+        conn_.end_transfer();  // a whole command (or its failure) has been read
         if (auto* f = std::get_if<imap::ParseFailure>(&event)) {
             if (f->kind == imap::ParseFailure::Bad) bad(f->tag, f->message);
             else tagged(f->tag, "NO", f->message);
@@ -327,6 +340,7 @@ net::awaitable<void> Session::finish_login(const std::string& tag, const auth::C
     }
     account_ = std::move(outcome.account);
     state_ = State::Authenticated;
+    reader_.set_limits(limits_of(cfg_));  // between commands: LOGIN/AUTHENTICATE has been read in full
     log::info(conn_.session_id()) << "imap login " << account_.address;
     // Changes made by any process reach us here (notifier thread); hop onto our executor and note them.
     std::weak_ptr<bool> alive = alive_;

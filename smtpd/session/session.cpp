@@ -341,19 +341,23 @@ private:
         limits.max_message_size = cfg_.limits.max_message_size;
         limits.max_line_length = cfg_.limits.max_line_length;
         DataReader reader(limits);
+        // The whole message is one transfer: data_timeout plus time for its size at a minimum rate.
         conn_.set_timeout(cfg_.smtp_options.data_timeout);
+        conn_.begin_transfer();
         for (;;) {
             auto r = reader.feed(conn_.buffered());
             conn_.consume(r.consumed);
             if (r.done) break;
             auto st = co_await conn_.fill();
             if (st != net::ReadStatus::Ok) {
+                conn_.end_transfer();
                 conn_.set_timeout(cfg_.smtp_options.command_timeout);
                 if (st == net::ReadStatus::Timeout) send(replies::kTimeout);
                 quit_ = true;  // RFC 5321 §4.1.1.4: an incomplete message is never delivered
                 co_return;
             }
         }
+        conn_.end_transfer();
         conn_.set_timeout(cfg_.smtp_options.command_timeout);
         if (auto rej = reader.flags().rejection()) {
             auto subject = reader.flags().too_big ? std::string() : subject_of(reader.take_message());
@@ -382,17 +386,20 @@ private:
         auto& reader = *tx_.bdat_reader;
         reader.start_chunk(c.size, c.last);
         conn_.set_timeout(cfg_.smtp_options.data_timeout);
+        conn_.begin_transfer();  // the chunk as a whole, like a DATA message
         for (;;) {
             auto r = reader.feed(conn_.buffered());
             conn_.consume(r.consumed);
             if (reader.chunk_done()) break;
             auto st = co_await conn_.fill();
             if (st != net::ReadStatus::Ok) {
+                conn_.end_transfer();
                 if (st == net::ReadStatus::Timeout) send(replies::kTimeout);
                 quit_ = true;
                 co_return;
             }
         }
+        conn_.end_transfer();
         conn_.set_timeout(cfg_.smtp_options.command_timeout);
         if (!tx_.active) {
             tx_.bdat_reader.reset();

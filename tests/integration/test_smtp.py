@@ -758,6 +758,25 @@ class RelayTest(SmtpTestCase):
         ("user@REMOTE.TEST", False),
         ("user@example.test.remote.test", False),
         ("user@bücher.test", True),
+        # Variants of the above (issue #10's battery): case, trailing dots, quoting, multi-hop routes,
+        # literals of other hosts, IDN in A-label and U-label form.
+        ("user@Remote.Test", False),
+        ("user@remote.test.", False),
+        ("user@EXAMPLE.TEST.", False),
+        ("user%remote.test@EXAMPLE.TEST", False),
+        ("user%remote.test.@example.test", False),
+        ('"user%remote.test"@example.test', False),
+        ('"user@remote.test"@EXAMPLE.Test', False),
+        ('"@remote.test:user@remote.test"@example.test', False),
+        ("@example.test,@remote.test:user@remote.test", False),
+        ("@remote.test,@example.test:user@remote.test", False),
+        ("user@[192.0.2.1]", False),
+        ("user@[IPv6:2001:db8::1]", False),
+        ("user%remote.test@[127.0.0.1]", False),
+        ("user@xn--bcher-kva.test", False),
+        ("user@exämple.test", True),
+        ("user@bücher.test.", True),
+        ("user%bücher.test@example.test", True),
     ]
 
     @classmethod

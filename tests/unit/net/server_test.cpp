@@ -449,6 +449,26 @@ TEST_F(NetTest, ActivityResetsTheIdleTimeout) {
     }
 }
 
+TEST_F(NetTest, TrickledLineTimesOutAsAWhole) {
+    // One byte every 300 ms never leaves the connection idle for the 1 s timeout, but the line as a whole
+    // must arrive within it (plus 1 s per kMinTransferRate bytes): a slow client cannot hold the session.
+    TestServer srv;
+    auto c = session(srv.plain_port);
+    ASSERT_TRUE(c->send("SHORT\r\n"));
+    ASSERT_EQ(c->line(), "SHORT");
+    auto start = Clock::now();
+    std::optional<std::string> reply;
+    for (int i = 0; i < 10 && !reply; ++i) {
+        if (!c->send("x")) break;
+        reply = c->line(300ms);
+    }
+    auto waited = Clock::now() - start;
+    EXPECT_EQ(reply, "BYE timeout");
+    EXPECT_GE(waited, 900ms);
+    EXPECT_LE(waited, 2000ms);
+    EXPECT_TRUE(c->closed_within(1000ms));
+}
+
 TEST_F(NetTest, StopMakesRunReturnAndClosesIdleSessions) {
     TestServer srv;
     auto c = session(srv.plain_port);
