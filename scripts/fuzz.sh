@@ -10,7 +10,7 @@ fi
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 BUILD=build-fuzz
 CXX=clang++-14 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROOST_FUZZ=ON -DROOST_SANITIZE=ON >/dev/null
-targets=(fuzz_smtp_command fuzz_smtp_data fuzz_imap_parser fuzz_imap_render fuzz_mime fuzz_sasl)
+targets=(fuzz_smtp_command fuzz_smtp_data fuzz_imap_parser fuzz_imap_render fuzz_mime fuzz_sasl fuzz_config fuzz_admin_api)
 [ -f tests/fuzz/fuzz_pop3_command.cpp ] && targets+=(fuzz_pop3_command)
 cmake --build "$BUILD" -j"$(nproc)" --target "${targets[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

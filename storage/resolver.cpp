@@ -58,7 +58,8 @@ Result<Recipient> resolve_recipient(MailStore& store, std::string_view address, 
     bool disabled = false, unknown = false;
     std::deque<std::pair<std::string, unsigned>> work{{addr, 0}};
     while (!work.empty()) {
-        auto [a, depth] = work.front();
+        auto [a, d] = work.front();
+        const unsigned depth = d;  // C++20 lambdas cannot capture structured bindings portably (clang 14)
         work.pop_front();
         if (!visited.insert(a).second) continue;  // loop-safe: each address expands once
         if (visited.size() > opt.max_targets) break;
