@@ -26,6 +26,8 @@ runtime_pkgs=(
   libssl3 libsqlite3-0 libargon2-1 libcrypt1 zlib1g libunbound8 libtomlplusplus3 openssl ca-certificates
   # setcap: docker/Dockerfile lets the unprivileged daemons bind ports below 1024 (cap_net_bind_service)
   libcap2-bin
+  # online backups of roost.db (docs/docker.md)
+  sqlite3
 )
 
 case "$mode" in
