@@ -3,9 +3,10 @@
 docker/compose.yaml with podman-compose on alternative ports of 127.0.0.1, and uses it like a mail client:
 
 1. The base images. No container registry is reachable, so `debootstrap` makes a minimal bookworm (mirror read
-   from /etc/apt/sources.list(.d) at run time) and `podman import` tags it docker.io/library/debian:bookworm and
-   :bookworm-slim — the Dockerfile keeps its ordinary FROM lines. The tarballs are cached in --cache
-   (/var/cache/roost-test) and the images stay in Podman's store, so later runs reuse the build layers.
+   from /etc/apt/sources.list(.d) at run time) and `podman import` tags it debian:bookworm and
+   debian:bookworm-slim (Podman files them under localhost/, where the Dockerfile's ordinary FROM lines find
+   them without a registry). The tarballs are cached in --cache (/var/cache/roost-test) and the images stay in
+   Podman's store, so later runs reuse the build layers.
 2. `podman build` (host network for apt-get, the ulimits these machines need, --build-arg BUILD_JOBS).
 3. `podman-compose up -d` (every podman command reads a generated containers.conf through CONTAINERS_CONF:
    default_ulimits, and the runc runtime, as crun refuses hybrid cgroup hosts); checks that the
@@ -47,7 +48,7 @@ import time
 import uuid
 
 SKIP = 77
-BASE_TAGS = ("docker.io/library/debian:bookworm", "docker.io/library/debian:bookworm-slim")
+BASE_TAGS = ("debian:bookworm", "debian:bookworm-slim")
 IMAGE = "localhost/roost-test:latest"
 BUILD_IMAGE = "localhost/roost-test-build:latest"  # the Dockerfile's build stage, kept for its layer cache
 PROJECT_PREFIX = "roostct"
