@@ -67,6 +67,8 @@ constexpr const char* kUsage = R"(usage: roost [--config PATH] COMMAND ...
   admin list
   config check                        validate the configuration and exit
   config docs                         print the configuration reference (Markdown)
+  config get KEY                      print the value in effect (file, then ROOST_* environment), e.g.
+                                      `smtp.listen` or `hostname`; lists comma-separated
 
 --config PATH defaults to $ROOST_CONFIG, then /etc/roost/roost.toml.
 )";
@@ -320,7 +322,14 @@ int main(int argc, char** argv) {
                 std::cout << config_reference_markdown();
                 return 0;
             }
-            if (words.size() < 2 || words[1] != "check") throw UsageError("usage: roost config check|docs");
+            if (words.size() > 1 && words[1] == "get") {
+                if (words.size() != 3) throw UsageError("usage: roost config get KEY");
+                auto value = config_value(load_config(path), words[2]);
+                if (!value) throw std::runtime_error("unknown configuration key '" + words[2] + "'");
+                std::cout << *value << "\n";
+                return 0;
+            }
+            if (words.size() < 2 || words[1] != "check") throw UsageError("usage: roost config check|docs|get");
             auto c = load_config(path);
             std::cout << path << ": ok (hostname " << c.hostname << ", data_dir " << c.data_dir << ")\n";
             return 0;

@@ -10,13 +10,24 @@ build_pkgs=(
   libboost1.81-all-dev libssl-dev libsqlite3-dev nlohmann-json3-dev
   libtomlplusplus-dev libargon2-dev libcrypt-dev zlib1g-dev
   libgtest-dev libgmock-dev libunbound-dev
+  # libunbound.pc requires nettle.pc and hogweed.pc, which libunbound-dev does not pull in
+  nettle-dev
 )
 test_pkgs=(
   python3 curl swaks libnet-ssleay-perl sqlite3 openssl procps fetchmail getmail6 isync chromium
   unbound postfix dovecot-core python3-dkim python3-dnspython python3-nacl testssl.sh iproute2
+  # tests/container (run as root): podman builds docker/Dockerfile, podman-compose runs docker/compose.yaml,
+  # debootstrap makes the debian:bookworm base image. Rootful podman needs no uidmap, slirp4netns or
+  # fuse-overlayfs; netavark (bridge networks, with aardvark-dns for their DNS) publishes ports via iptables;
+  # runc runs the containers (crun refuses hosts with the hybrid cgroup v1/v2 layout).
+  podman podman-compose debootstrap debian-archive-keyring netavark aardvark-dns iptables runc
 )
 runtime_pkgs=(
-  libssl3 libsqlite3-0 libargon2-1 libcrypt1 zlib1g libunbound8 openssl ca-certificates
+  libssl3 libsqlite3-0 libargon2-1 libcrypt1 zlib1g libunbound8 libtomlplusplus3 openssl ca-certificates
+  # setcap: docker/Dockerfile lets the unprivileged daemons bind ports below 1024 (cap_net_bind_service)
+  libcap2-bin
+  # online backups of roost.db (docs/docker.md)
+  sqlite3
 )
 
 case "$mode" in

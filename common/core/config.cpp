@@ -548,6 +548,26 @@ std::string config_reference_markdown() {
     return out.str();
 }
 
+std::optional<std::string> config_value(const Config& c, std::string_view key) {
+    auto dot = key.find('.');
+    const KeyDef* def = dot == std::string_view::npos ? find_key("", key) : find_key(key.substr(0, dot), key.substr(dot + 1));
+    if (!def) return std::nullopt;
+    std::string toml = def->show(c);  // TOML: "text", 42 or ["a", "b"] (see quote_list)
+    if (!toml.empty() && toml.front() == '"') return toml.substr(1, toml.size() - 2);
+    if (toml.empty() || toml.front() != '[') return toml;
+    // The entries of a list never hold a quote themselves, so every other quote opens or closes one entry;
+    // an address like "[::1]:25" keeps its brackets.
+    std::string out;
+    bool inside = false;
+    for (char ch : toml.substr(1, toml.size() - 2)) {
+        if (ch == '"') {
+            if (!inside && !out.empty()) out += ',';
+            inside = !inside;
+        } else if (inside) out += ch;
+    }
+    return out;
+}
+
 bool parse_size(std::string_view text, std::uint64_t& out) {
     if (text.empty()) return false;
     std::size_t i = 0;

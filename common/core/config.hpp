@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -132,6 +133,10 @@ Config load_config(const std::string& path, bool env = true);
 std::string config_path(const std::string& explicit_path);
 // Markdown reference of every key (the body of docs/configuration.md).
 std::string config_reference_markdown();
+// The effective value of one key ("hostname", "smtp.listen"), written the way its ROOST_* environment
+// variable takes it: strings unquoted, lists comma-separated, sizes and durations with their unit
+// (`roost config get`). std::nullopt for an unknown key.
+std::optional<std::string> config_value(const Config& c, std::string_view key);
 
 // Parses "50M", "10MiB", "1024" into bytes; "30s", "5m", "2h", "5d", "90" (seconds) into seconds.
 bool parse_size(std::string_view text, std::uint64_t& out);

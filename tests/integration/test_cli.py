@@ -413,6 +413,24 @@ class CliTest(unittest.TestCase):
         self.assertIn("### [smtp]", out)
         self.assertIn("`ROOST_SMTP_LISTEN`", out)
 
+    def test_config_get_prints_the_value_in_effect(self):
+        # The container health check and entrypoint read listeners and data_dir this way (docker/).
+        self.r.write_config('\n[smtp]\nlisten = ["127.0.0.1:2525", "[::1]:2525"]\n')
+        self.assertEqual(self.ok("config", "get", "smtp.listen"), "127.0.0.1:2525,[::1]:2525\n")
+        self.assertEqual(self.ok("config", "get", "data_dir"), self.r.data_dir + "\n")
+        self.assertEqual(self.ok("config", "get", "imap.listen"), "0.0.0.0:143\n")  # a default
+        self.assertEqual(self.ok("config", "get", "smtp.listen_tls"), "\n")  # an empty list
+        self.assertEqual(self.ok("config", "get", "auth.argon2_iterations"), "1\n")
+        self.assertEqual(self.ok("config", "get", "limits.max_message_size"), "50M\n")
+        self.assertEqual(self.ok("config", "get", "imap.plaintext_auth"), "loopback\n")
+        # The environment wins over the file, as for the daemons.
+        env = {"ROOST_SMTP_LISTEN": "0.0.0.0:25, [::]:25", "ROOST_HOSTNAME": "mail.example.org"}
+        self.assertEqual(self.ok("config", "get", "smtp.listen", env=env), "0.0.0.0:25,[::]:25\n")
+        self.assertEqual(self.ok("config", "get", "hostname", env=env), "mail.example.org\n")
+        self.assertIn("unknown configuration key 'smtp.lisen'", self.fails("config", "get", "smtp.lisen"))
+        self.assertIn("unknown configuration key 'nosuch'", self.fails("config", "get", "nosuch"))
+        self.assertIn("usage: roost config get KEY", self.fails("config", "get", code=2))
+
     def test_usage_errors_exit_2(self):
         self.assertIn("usage:", self.fails(code=2))
         self.assertIn("unknown command 'frobnicate'", self.fails("frobnicate", "x", code=2))
