@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target with clang + ASan + UBSan in build-fuzz/ and runs each for
 # FUZZ_SECONDS (default 60) from its seed corpus. Any crash, leak or sanitizer report fails the run.
+# Every library is built with coverage instrumentation (-fsanitize=fuzzer-no-link, top-level CMakeLists).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
@@ -10,6 +11,8 @@ fi
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 BUILD=build-fuzz
 CXX=clang++-14 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROOST_FUZZ=ON -DROOST_SANITIZE=ON >/dev/null
+# scripts/sanitize.sh shares this build directory and its configuration.
+if [ "${1:-}" = "--configure-only" ]; then exit 0; fi
 targets=(fuzz_smtp_command fuzz_smtp_data fuzz_imap_parser fuzz_imap_render fuzz_mime fuzz_sasl fuzz_config fuzz_admin_api)
 [ -f tests/fuzz/fuzz_pop3_command.cpp ] && targets+=(fuzz_pop3_command)
 cmake --build "$BUILD" -j"$(nproc)" --target "${targets[@]}"

@@ -79,6 +79,19 @@ def binary(name):
     raise RuntimeError(f"cannot find {exe}: pass --{name} PATH or set ROOST_BIN_DIR")
 
 
+_sanitized = {}
+
+
+def sanitized(name="smtpd"):
+    """True when the binary was built with AddressSanitizer (the CI's sanitizer stage): memory limits in
+    tests then allow for ASan's shadow memory, redzones and free-quarantine."""
+    path = binary(name)
+    if path not in _sanitized:
+        with open(path, "rb") as f:
+            _sanitized[path] = b"__asan_init" in f.read()
+    return _sanitized[path]
+
+
 def free_ports(n):
     """n distinct loopback ports that were free a moment ago (all held open together, so no duplicates)."""
     socks = []

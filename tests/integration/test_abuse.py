@@ -52,6 +52,12 @@ PASSWORD = "abuse test pw 1"
 MAX_RSS_KIB = 200 * 1024  # every daemon, at every sample, through every test here
 
 
+def max_rss_kib():
+    # Under AddressSanitizer (the CI's sanitizer stage) shadow memory, redzones and the free-quarantine
+    # inflate RSS about 2x for the same live data; the bound stays a bound, scaled.
+    return MAX_RSS_KIB * 3 if rf.sanitized("imapd") else MAX_RSS_KIB
+
+
 def b64(s):
     return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
 
@@ -386,7 +392,7 @@ class ConnectionLoadTest(Installation):
             self.assertServes(within=2.0)
             self.check_per_ip_limit(SOURCES[0])
         for name, kib in rss.peak.items():
-            self.assertLess(kib, MAX_RSS_KIB, f"{name} VmRSS {kib} KiB with ~700 connections")
+            self.assertLess(kib, max_rss_kib(), f"{name} VmRSS {kib} KiB with ~700 connections")
         for c in conns:
             c.sock.close()
         conns.clear()
@@ -662,7 +668,7 @@ class BombTest(Installation):
         cls.watch.__exit__()
         try:
             for name, kib in cls.watch.peak.items():
-                assert kib < MAX_RSS_KIB, f"{name} peaked at VmRSS {kib} KiB"
+                assert kib < max_rss_kib(), f"{name} peaked at VmRSS {kib} KiB"
             print(f"\n  bombs: peak VmRSS KiB {cls.watch.peak}", file=sys.stderr)
         finally:
             super().tearDownClass()
@@ -670,7 +676,7 @@ class BombTest(Installation):
     def tearDown(self):
         self.watch.sample()
         for name, kib in self.watch.peak.items():
-            self.assertLess(kib, MAX_RSS_KIB, f"{name} peaked at VmRSS {kib} KiB")
+            self.assertLess(kib, max_rss_kib(), f"{name} peaked at VmRSS {kib} KiB")
         self.assertServes(within=3.0)
 
     def imap(self, login=True):
