@@ -40,11 +40,17 @@ void append_string(std::string& out, std::string_view s, bool utf8) {
         out += s;
         return;
     }
+    // quoted = DQUOTE *QUOTED-CHAR DQUOTE; '"' and '\\' are escaped. Copied in runs, not byte by byte.
     out += '"';
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '"' || s[i] == '\\') {
+            out.append(s, run, i - run);
+            out += '\\';
+            run = i;
+        }
     }
+    out.append(s, run, std::string_view::npos);
     out += '"';
 }
 

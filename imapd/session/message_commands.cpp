@@ -15,12 +15,6 @@
 namespace roost::imapd {
 namespace {
 
-std::string literal(std::string_view bytes) {
-    std::string s = "{" + std::to_string(bytes.size()) + "}\r\n";
-    s += bytes;
-    return s;
-}
-
 std::string no_text(const store::Error& e) {
     switch (e.code) {
         case store::Errc::OverQuota: return "[OVERQUOTA] Quota exceeded";
@@ -126,6 +120,15 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
             if (!items.empty()) items += ' ';
             items += s;
         };
+        // NAME SP literal, appended in place: a large body is copied once into the response, not re-concatenated.
+        auto add_literal = [&](const std::string& name, std::string_view bytes, bool literal8 = false) {
+            if (!items.empty()) items += ' ';
+            items += name;
+            items += literal8 ? " ~{" : " {";
+            items += std::to_string(bytes.size());
+            items += "}\r\n";
+            items += bytes;
+        };
         std::optional<mail::ParsedMessage> parsed;
         std::optional<std::string> raw;
         auto get_parsed = [&]() -> const mail::ParsedMessage* {
@@ -174,7 +177,7 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
                 case K::Body:
                     if (auto* p = get_parsed()) add("BODY " + imap::render_body_structure(p->root, false, utf8()));
                     break;
-                case K::Rfc822: add("RFC822 " + literal(get_raw())); break;
+                case K::Rfc822: add_literal("RFC822", get_raw()); break;
                 case K::Rfc822Header:
                 case K::Rfc822Text:
                 case K::BodySection: {
@@ -185,10 +188,10 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
                         // BODY[]<partial>: the stored bytes, no parse needed.
                         std::string name = imap::render_fetch_section_name(section, item.partial);
                         if (!item.partial) {
-                            add(name + " " + literal(get_raw()));
+                            add_literal(name, get_raw());
                         } else {
                             auto off = std::min<std::uint64_t>(item.partial->offset, m.size);
-                            add(name + " " + literal(bytes_at(off, std::min<std::uint64_t>(item.partial->length, m.size - off))));
+                            add_literal(name, bytes_at(off, std::min<std::uint64_t>(item.partial->length, m.size - off)));
                         }
                         break;
                     }
@@ -212,7 +215,7 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
                     if (d.use_synthesized) bytes = d.synthesized;
                     else if (d.ranges.size() == 1) bytes = bytes_at(d.ranges[0].offset, d.ranges[0].length);
                     else bytes = d.materialize(get_raw());
-                    add(name + " " + literal(bytes));
+                    add_literal(name, bytes);
                     break;
                 }
                 case K::Binary:
@@ -245,15 +248,16 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
                                                     ? decoded.substr(item.partial->offset, item.partial->length)
                                                     : std::string();
                     // RFC 9051 §4.3: only literal8 may carry NUL; other content goes in an ordinary literal.
-                    if (decoded.find('\0') != std::string::npos) add(name + " ~" + literal(decoded));
-                    else add(name + " " + literal(decoded));
+                    add_literal(name, decoded, decoded.find('\0') != std::string::npos);
                     break;
                 }
             }
         }
         if (seen_changed.count(uid) && !any_flags) add("FLAGS " + flags_of(m));  // implicit \Seen change
         if (condstore_ && (want_modseq || seen_changed.count(uid))) add("MODSEQ (" + std::to_string(m.modseq) + ")");
-        untagged(std::to_string(seq) + " FETCH (" + items + ")");
+        Session::raw("* " + std::to_string(seq) + " FETCH (");
+        Session::raw(items);
+        Session::raw(")\r\n");
         { bool awaited = co_await flush_if_large(); if (!awaited) co_return; }
     }
     ok(c.tag, c.uid ? "UID FETCH completed" : "FETCH completed");
