@@ -48,7 +48,8 @@ fi
 
 case "$(basename -- "${1:-}") ${2:-}" in
   "roost-admin "* | "roost up")
-    if [ -z "$(roost admin list)" ]; then
+    # `roost admin list` prints a header line, then one line per administrator.
+    if [ "$(roost admin list | wc -l)" -le 1 ]; then
       domain="${ROOST_FIRST_DOMAIN:-example.org}"
       cat >&2 <<INFO
 roost-entrypoint: there is no administrator yet. Create the first one (its password is printed once):

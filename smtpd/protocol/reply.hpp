@@ -89,7 +89,7 @@ inline constexpr Reply kBareLineEnding{
     550, "5.6.0", "Message contains bare CR or LF (only CRLF line endings are accepted)"};
 inline constexpr Reply kNulInMessage{550, "5.6.0", "Message contains NUL characters"};
 inline constexpr Reply kMessageLineTooLong{
-    550, "5.6.0", "Message contains a line longer than 1000 octets"};  // RFC 5321 §4.5.3.1.6
+    550, "5.6.0", "Message contains a line longer than this server accepts"};  // RFC 5321 §4.5.3.1.6; limit: [limits] max_line_length
 inline constexpr Reply kTransactionFailed{554, "5.0.0", "Transaction failed"};
 }  // namespace replies
 
