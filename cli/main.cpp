@@ -2,6 +2,7 @@
 // aliases and mailboxes directly in the store. Errors go to stderr with a non-zero exit and name the
 // offending value.
 #include <fcntl.h>
+#include <strings.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,7 +64,8 @@ constexpr const char* kUsage = R"(usage: roost [--config PATH] COMMAND ...
   admin add ADDRESS [--password-stdin] add a web panel administrator (a random password is printed without
                                       --password-stdin)
   admin passwd ADDRESS [--password-stdin]
-  admin remove ADDRESS                remove an administrator, its panel sessions and API tokens
+  admin remove ADDRESS [--force]      remove an administrator, its panel sessions and API tokens (the last
+                                      one only with --force)
   admin list
   config check                        validate the configuration and exit
   config docs                         print the configuration reference (Markdown)
@@ -252,6 +254,12 @@ int run_store_command(const Config& config, const std::string& group, const std:
             if (generated) std::cout << "password: " << password << "\n";
         } else if (verb == "remove") {
             need(a, 1, "ADDRESS");
+            // Removing the only administrator locks everyone out of the panel and the API: only on purpose.
+            auto admins = check(s.list_admins());
+            if (admins.size() == 1 && !a.flag("--force") &&
+                strcasecmp(admins.front().address.c_str(), a.positional[0].c_str()) == 0)
+                throw std::runtime_error("'" + admins.front().address +
+                                         "' is the last administrator; add another first, or pass --force");
             check(s.remove_admin(a.positional[0]));
             std::cout << "removed admin " << a.positional[0] << "\n";
         } else if (verb == "list") {
@@ -302,7 +310,7 @@ int main(int argc, char** argv) {
         if (a == "--config" && i + 1 < argc) config_arg = argv[++i];
         else if (a.rfind("--config=", 0) == 0) config_arg = a.substr(9);
         else if ((a == "--quota" || a == "--selector" || a == "--algorithm") && i + 1 < argc) args.options[a] = argv[++i];
-        else if (a == "--password-stdin") args.flags.push_back(a);
+        else if (a == "--password-stdin" || a == "--force") args.flags.push_back(a);
         else if (a == "--help" || a == "-h") {
             std::cout << kUsage;
             return 0;

@@ -360,8 +360,12 @@ class CliTest(unittest.TestCase):
         self.assertEqual([r.split()[0] for r in self.ok("admin", "list").splitlines()[1:]], ["deputy@example.test"])
         self.assertIn("unknown admin 'boss@example.test'", self.fails("admin", "remove", "boss@example.test"))
         self.assertIn("missing ADDRESS", self.fails("admin", "remove", code=2))
+        # The last administrator goes only on purpose: refused without --force, nothing removed.
+        self.assertIn("last administrator", self.fails("admin", "remove", "Deputy@example.test"))
         with self.r.db() as db:
             self.assertEqual(db.execute("SELECT address FROM admins").fetchall(), [("deputy@example.test",)])
+        self.ok("admin", "remove", "deputy@example.test", "--force")
+        self.assertEqual(self.ok("admin", "list").splitlines()[1:], [])
 
     # ----- configuration -----
 
