@@ -4,10 +4,7 @@
 # Every library is built with coverage instrumentation (-fsanitize=fuzzer-no-link, top-level CMakeLists).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh build
-if ! command -v clang++-14 >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "ok installed"; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang-14 libclang-rt-14-dev >/dev/null
-fi
+scripts/install-deps.sh test  # includes clang-14 and libclang-rt-14-dev
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 BUILD=build-fuzz
 CXX=clang++-14 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROOST_FUZZ=ON -DROOST_SANITIZE=ON >/dev/null

@@ -15,6 +15,8 @@ build_pkgs=(
 )
 test_pkgs=(
   python3 curl swaks libnet-ssleay-perl sqlite3 openssl procps fetchmail getmail6 isync chromium
+  # the sanitizer suite and the libFuzzer targets (scripts/sanitize.sh, scripts/fuzz.sh) build with clang 14
+  clang-14 libclang-rt-14-dev
   unbound postfix dovecot-core python3-dkim python3-dnspython python3-nacl testssl.sh iproute2
   # tests/container (run as root): podman builds docker/Dockerfile, podman-compose runs docker/compose.yaml,
   # debootstrap makes the debian:bookworm base image. Rootful podman needs no uidmap, slirp4netns or
