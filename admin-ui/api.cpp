@@ -372,8 +372,16 @@ http::Response dns_for_domain(Call& c) {
     }
     json keys = json::array();
     for (auto& k : check(c.store().dkim_keys(d.name))) keys.push_back(dkim_key_json(k));
+    // What cannot be published yet is said, not faked: the zone gets a comment (safe to paste), not a record.
+    json missing = json::array();
+    if (keys.empty()) {
+        std::string note = "DKIM: no signing key for " + d.name + " yet; generate one (POST .../dkim, the panel's "
+                           "Generate button or `roost dkim generate " + d.name + "`) and its TXT record appears here";
+        missing.push_back(note);
+        zone += "; " + note + "\n";
+    }
     return json_response(200, json{{"domain", d.name}, {"hostname", c.ctx.config.hostname}, {"records", records},
-                                   {"zone", zone}, {"dkim_keys", keys}});
+                                   {"zone", zone}, {"dkim_keys", keys}, {"missing", missing}});
 }
 
 // DKIM keys: the same code as `roost dkim generate|remove` (smtpd/outbound/dkim_admin).

@@ -230,7 +230,6 @@ std::vector<DnsRecord> dns_records(const Config& c, store::MailStore& store, con
     v.push_back({"MX", d, "MX", "10 " + h});
     v.push_back({"SPF", d, "TXT", dns_txt_strings("v=spf1 mx -all")});
     auto keys = store.dkim_keys(domain);
-    bool dkim = false;
     if (keys) {
         for (auto& k : *keys) {
             // The same public-key value `roost dkim generate|list` prints (smtpd/outbound/dkim).
@@ -238,12 +237,8 @@ std::vector<DnsRecord> dns_records(const Config& c, store::MailStore& store, con
             auto value = outbound::dkim_dns_value(k.private_key_pem, k.algorithm, error);
             if (!value) continue;
             v.push_back({"DKIM", k.selector + "._domainkey." + d, "TXT", dns_txt_strings(*value)});
-            dkim = true;
         }
     }
-    if (!dkim)
-        v.push_back({"DKIM", "default._domainkey." + d, "TXT",
-                     dns_txt_strings("v=DKIM1; k=rsa; p=PUBLIC-KEY-PLACEHOLDER (no DKIM key for this domain yet)")});
     v.push_back({"DMARC", "_dmarc." + d, "TXT", dns_txt_strings("v=DMARC1; p=quarantine; rua=mailto:postmaster@" + domain)});
     v.push_back({"autoconfig", "autoconfig." + d, "CNAME", h});
     v.push_back({"autodiscover", "autodiscover." + d, "CNAME", h});

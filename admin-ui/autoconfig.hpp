@@ -26,8 +26,8 @@ struct DnsRecord {
     std::string zone_line() const;  // "name 3600 IN type value"
 };
 
-// The records `domain` needs for mail to and from this server. The DKIM record carries the real public key
-// when the store has a key for the domain, a placeholder otherwise.
+// The records `domain` needs for mail to and from this server: one DKIM record per signing key the store
+// holds for the domain, with its real public key; none while it has no key (never an invalid record).
 std::vector<DnsRecord> dns_records(const Config& config, store::MailStore& store, const std::string& domain);
 
 std::string xml_escape(std::string_view s);

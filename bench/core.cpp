@@ -663,13 +663,13 @@ std::vector<int> process_tree(const std::vector<int>& roots) {
         ::closedir(d);
     }
     std::set<int> seen;
-    std::vector<int> todo(roots.begin(), roots.end()), out;
-    while (!todo.empty()) {
-        int pid = todo.back();
-        todo.pop_back();
+    std::vector<int> pending(roots.begin(), roots.end()), out;
+    while (!pending.empty()) {
+        int pid = pending.back();
+        pending.pop_back();
         if (pid <= 0 || !seen.insert(pid).second) continue;
         out.push_back(pid);
-        for (int c : children[pid]) todo.push_back(c);
+        for (int c : children[pid]) pending.push_back(c);
     }
     return out;
 }

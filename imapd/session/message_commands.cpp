@@ -93,26 +93,26 @@ net::awaitable<void> Session::on_fetch(const imap::Fetch& c) {
     }
 
     bool any_flags = std::any_of(c.items.begin(), c.items.end(), [](auto& i) { return i.kind == K::Flags; });
-    std::vector<store::MessageInfo*> todo;
-    todo.reserve(uids.size());
+    std::vector<store::MessageInfo*> selected;
+    selected.reserve(uids.size());
     for (auto uid : uids) {
         auto it = by_uid.find(uid);
         if (it == by_uid.end()) continue;  // expunged by another session; reported later
         if (c.changed_since && it->second->modseq <= *c.changed_since) continue;
-        todo.push_back(it->second);
+        selected.push_back(it->second);
     }
     // The stored parses are read a chunk of messages at a time (one query, one read transaction), not
     // one query per message.
     constexpr std::size_t kChunk = 256;
     std::vector<std::string> chunk_parsed;
-    for (std::size_t index = 0; index < todo.size(); ++index) {
+    for (std::size_t index = 0; index < selected.size(); ++index) {
         if (need_parsed && index % kChunk == 0) {
             std::vector<std::int64_t> ids;
-            for (std::size_t j = index; j < std::min(todo.size(), index + kChunk); ++j) ids.push_back(todo[j]->blob_id);
+            for (std::size_t j = index; j < std::min(selected.size(), index + kChunk); ++j) ids.push_back(selected[j]->blob_id);
             auto r = ctx_.store.parsed_structures(ids);
             chunk_parsed = r ? std::move(r).value() : std::vector<std::string>(ids.size());
         }
-        auto& m = *todo[index];
+        auto& m = *selected[index];
         const auto uid = m.uid;
         auto seq = sel_->seq_of(uid);
         std::string items;

@@ -263,7 +263,9 @@ class AdminApiTest(unittest.TestCase):
         self.expect(400, "DELETE", "/domains/example.test")  # users still there
         dns = self.expect(200, "GET", "/domains/dom1.test/dns")
         types = {r["purpose"] for r in dns["records"]}
-        self.assertTrue({"MX", "SPF", "DKIM", "DMARC", "autoconfig", "autodiscover"} <= types, types)
+        self.assertTrue({"MX", "SPF", "DMARC", "autoconfig", "autodiscover"} <= types, types)
+        self.assertNotIn("DKIM", types)  # no key yet: said in "missing", never an invalid record
+        self.assertTrue(dns["missing"] and "DKIM" in dns["missing"][0], dns["missing"])
         self.assertIn("dom1.test. 3600 IN MX 10 mx.example.test.", dns["zone"])
         self.assertIn("v=DMARC1", dns["zone"])
         self.expect(404, "GET", "/domains/unknown.test/dns")
@@ -409,7 +411,12 @@ class AdminApiTest(unittest.TestCase):
         self.expect(201, "POST", "/domains", {"name": "dkim.test"})
         self.addCleanup(lambda: self.admin.api("DELETE", "/domains/dkim.test"))
         dns = self.expect(200, "GET", "/domains/dkim.test/dns")
-        self.assertIn("PLACEHOLDER", dns["zone"])
+        # No key: no DKIM record (never an invalid one), a note in "missing" and a zone comment instead.
+        self.assertEqual([r for r in dns["records"] if r["purpose"] == "DKIM"], [])
+        self.assertNotIn("_domainkey", dns["zone"])
+        self.assertEqual(len(dns["missing"]), 1)
+        self.assertIn("no signing key for dkim.test", dns["missing"][0])
+        self.assertIn("; DKIM: no signing key", dns["zone"])
         self.assertEqual(dns["dkim_keys"], [])
 
         self.expect(403, "POST", "/domains/dkim.test/dkim", {}, csrf=False)
@@ -425,9 +432,10 @@ class AdminApiTest(unittest.TestCase):
         self.assertEqual((rec["purpose"], rec["type"], rec["name"]), ("DKIM", "TXT", "roost._domainkey.dkim.test."))
         self.assertTrue(rec["zone_line"].startswith("roost._domainkey.dkim.test. 3600 IN TXT \"v=DKIM1; k=rsa; p="),
                         rec["zone_line"])
-        # The DNS helper now shows that key, not the placeholder.
+        # The DNS helper now shows that key, and nothing is missing.
         dns = self.expect(200, "GET", "/domains/dkim.test/dns")
-        self.assertNotIn("PLACEHOLDER", dns["zone"])
+        self.assertEqual(dns["missing"], [])
+        self.assertNotIn("; DKIM", dns["zone"])
         self.assertIn(rec["zone_line"], dns["zone"])
         self.assertEqual([x["selector"] for x in dns["dkim_keys"]], ["roost"])
         # ... and so does `roost dkim list`: the same stored key, the same published value.

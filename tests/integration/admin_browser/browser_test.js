@@ -140,20 +140,21 @@ async function adminPhase(page) {
 
   await go(page, '#/dns?domain=' + domain, 'view-dns');
   await page.waitForFunction((d) => document.querySelector('#dns-zone').value.includes(d + '. 3600 IN MX'), domain);
-  // Twelve records: two pages of ten.
+  // Eleven records without a DKIM key: two pages of ten.
   await page.locator('#dns-table .pager span', { hasText: 'Page 1 of 2' }).waitFor();
   await page.click('#dns-table .pager button:has-text("Next page")');
   await page.locator('#dns-table .pager span', { hasText: 'Page 2 of 2' }).waitFor();
-  assert.equal(await page.locator('#dns-table tbody tr').count(), 2);
-  // DKIM: no key yet (a placeholder record); generating one publishes the real key in the helper.
-  assert.match(await page.inputValue('#dns-zone'), /PUBLIC-KEY-PLACEHOLDER/);
+  assert.equal(await page.locator('#dns-table tbody tr').count(), 1);
+  // DKIM: no key yet (no record, a comment in the zone); generating one publishes the real key in the helper.
+  assert.match(await page.inputValue('#dns-zone'), /; DKIM: no signing key/);
+  assert.doesNotMatch(await page.inputValue('#dns-zone'), /_domainkey/);
   await page.selectOption('#dkim-algorithm', 'rsa');
   await page.click('#dkim-generate');
   await page.locator('#dkim-new').waitFor({ state: 'visible' });
   const record = await page.inputValue('#dkim-record');
   assert.match(record, new RegExp('^roost\\._domainkey\\.' + domain.replace('.', '\\.') + '\\. 3600 IN TXT "v=DKIM1; k=rsa; p=[A-Za-z0-9+/]'));
   await page.waitForFunction((r) => document.querySelector('#dns-zone').value.includes(r), record);
-  assert.doesNotMatch(await page.inputValue('#dns-zone'), /PLACEHOLDER/);
+  assert.doesNotMatch(await page.inputValue('#dns-zone'), /; DKIM: no signing key/);
   await page.getByRole('button', { name: 'Remove DKIM key roost' }).waitFor();
   // A second key is a rotation: asked first; dismissing makes none.
   page.__acceptDialogs = false;
